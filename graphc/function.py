@@ -1,0 +1,136 @@
+"""Function: a graph compiled to numpy source, callable on arrays."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from graphc.graph import Graph, Tensor, topological_order
+from graphc.lower.codegen import generate
+from graphc.ops.leaves import ConstantOp, PlaceholderOp, Variable, as_tensor
+from graphc.types import format_shape
+
+
+def _check_updates(updates) -> list:
+    pairs, seen = [], set()
+    for item in updates or ():
+        try:
+            var, value = item
+        except (TypeError, ValueError):
+            raise TypeError(f"updates: expected (variable, new_value) pairs, got {item!r}") from None
+        if not isinstance(var, Variable):
+            raise TypeError(f"updates: {var!r} is not a gc.Variable")
+        if id(var) in seen:
+            raise ValueError(f"updates: variable {var.name!r} is updated twice")
+        seen.add(id(var))
+        value = as_tensor(value, var)
+        if not np.can_cast(value.dtype, var.dtype, "same_kind"):
+            raise TypeError(f"updates: new value {value.name!r} of dtype {value.dtype} cannot be stored "
+                            f"in variable {var.name!r} of dtype {var.dtype}")
+        if len(value.shape) != len(var.shape) or any(
+                v is not None and v != w for v, w in zip(value.shape, var.shape)):
+            raise ValueError(f"updates: new value {value.name!r} has shape {format_shape(value.shape)}, "
+                             f"variable {var.name!r} has shape {format_shape(var.shape)}")
+        if None in value.shape:
+            raise ValueError(f"updates: new value {value.name!r} for variable {var.name!r} has a dimension "
+                             f"known only at run time {format_shape(value.shape)}; reduce it to the "
+                             f"variable's shape {format_shape(var.shape)}")
+        pairs.append((var, value))
+    return pairs
+
+
+def coerce_feed(placeholder: Tensor, value) -> np.ndarray:
+    """``value`` as an array fit for ``placeholder``, or a ValueError naming both."""
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if array.dtype != placeholder.dtype:
+        if not np.can_cast(array.dtype, placeholder.dtype, "same_kind"):
+            raise ValueError(f"placeholder {placeholder.name!r} expects dtype {placeholder.dtype}, "
+                             f"got an array of dtype {array.dtype} (an unsafe cast)")
+        array = array.astype(placeholder.dtype)
+    expected = placeholder.shape
+    if array.ndim != len(expected) or any(d is not None and d != s for d, s in zip(expected, array.shape)):
+        raise ValueError(f"placeholder {placeholder.name!r} expects shape {format_shape(expected)}, "
+                         f"got an array of shape {format_shape(array.shape)}")
+    return array
+
+
+class Function:
+    """A compiled graph: call it with arrays for ``inputs``.
+
+    ``source`` is the generated numpy code, ``graph`` the graph it was
+    generated from. A call returns a list of arrays (the array itself when
+    ``outputs`` was a single tensor) and then applies ``updates``.
+    """
+
+    def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function"):
+        self.single_output = isinstance(outputs, Tensor)
+        outputs = [outputs] if self.single_output else list(outputs)
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
+        for t in inputs:
+            if not isinstance(t, Tensor) or not isinstance(t.op, PlaceholderOp):
+                raise TypeError(f"inputs: {t!r} is not a placeholder (gc.placeholder)")
+        if len({id(t) for t in inputs}) != len(inputs):
+            raise ValueError("inputs: a placeholder is listed twice")
+        outputs = [as_tensor(o) for o in outputs]
+        self.inputs = inputs
+        self.outputs = outputs
+        self.updates = _check_updates(updates)
+        self.name = name
+        self.graph = Graph(inputs, outputs, self.updates)
+        self.program = generate(self.graph, name)
+        self.source = self.program.source
+        self._fn = self.program.compile()
+
+    def __repr__(self):
+        return f"<graphc.Function {self.name!r} inputs={[t.name for t in self.inputs]} outputs={len(self.outputs)}>"
+
+    def _arrays(self, args, kwargs) -> list:
+        if len(args) == 1 and isinstance(args[0], dict):  # a feed {placeholder: array}
+            feed = args[0]
+            missing = [t.name for t in self.inputs if t not in feed]
+            if missing:
+                raise ValueError(f"feed is missing placeholders {missing}")
+            args = [feed[t] for t in self.inputs]
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}; pass arrays in input order")
+        if len(args) != len(self.inputs):
+            raise TypeError(f"{self.name} takes {len(self.inputs)} arrays "
+                            f"({', '.join(repr(t.name) for t in self.inputs)}), got {len(args)}")
+        return [coerce_feed(t, a) for t, a in zip(self.inputs, args)]
+
+    def __call__(self, *args, **kwargs):
+        arrays = self._arrays(args, kwargs)
+        with np.errstate(all="ignore"):
+            results = self._fn(*arrays)
+        return results[0] if self.single_output else results
+
+
+def function(inputs, outputs, updates=None, name: str = "graphc_function") -> Function:
+    """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``."""
+    return Function(inputs, outputs, updates, name=name)
+
+
+# ---------------------------------------------------------------- eager eval
+
+_eval_cache: "weakref.WeakKeyDictionary[Tensor, dict]" = weakref.WeakKeyDictionary()
+
+
+def placeholders_of(tensor: Tensor) -> list:
+    return [n for n in topological_order([tensor]) if isinstance(n.op, PlaceholderOp)]
+
+
+def evaluate(tensor: Tensor, feed: dict) -> np.ndarray:
+    """Value of ``tensor`` with ``feed`` ({placeholder: array}); compiled once, cached."""
+    if isinstance(tensor.op, ConstantOp):
+        return tensor.op.value.copy()
+    needed = placeholders_of(tensor)
+    missing = [p.name for p in needed if p not in feed]
+    if missing:
+        raise ValueError(f"tensor {tensor.name!r} depends on placeholders {missing}, which were not fed; "
+                         "use t.eval({placeholder: array})")
+    key = tuple(id(p) for p in needed)
+    per_tensor = _eval_cache.setdefault(tensor, {})
+    fn = per_tensor.get(key)
+    if fn is None:
+        fn = per_tensor[key] = Function(needed, tensor, name="evaluate")
+    return np.asarray(fn(*[feed[p] for p in needed]))

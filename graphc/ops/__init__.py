@@ -1,0 +1,14 @@
+"""The ops users call to build graphs. Each builds tensors; none evaluates."""
+from graphc.ops.array import (broadcast_like, cast, concat, expand_dims, getitem,
+                              one_hot, ones_like, reshape, squeeze, stack,
+                              stop_gradient, transpose, zeros_like)
+from graphc.ops.elementwise import (abs, add, clip, cos, divide, elementwise,
+                                    equal, exp, greater, greater_equal, less,
+                                    less_equal, log, maximum, minimum, multiply,
+                                    negative, not_equal, power, reciprocal, relu,
+                                    rsqrt, sigmoid, sign, sin, softplus, sqrt,
+                                    square, subtract, tanh, where)
+from graphc.ops.leaves import Variable, as_tensor, constant, ones, placeholder, zeros
+from graphc.ops.linalg import matmul
+from graphc.ops.reduce import (argmax, log_softmax, reduce_max, reduce_mean,
+                               reduce_min, reduce_sum, softmax)

@@ -1,0 +1,242 @@
+"""Elementwise ops: one class, one table of SymPy expressions.
+
+An ``Elementwise`` op holds a SymPy expression over argument symbols
+x0..x(n-1). Its derivative comes from ``sympy.diff``, its numpy code from the
+printer in ``scalar.py``, its dtype from numpy itself (the printed code is
+run once on one-element arrays of the input dtypes, cached). Adding an
+elementwise op is one line in ``TABLE``.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy as sp
+
+from graphc.graph import Tensor, make_tensor
+from graphc.ops import scalar
+from graphc.ops.base import Op
+from graphc.ops.leaves import as_tensor
+from graphc.ops.scalar import ARGS, derivative, may_be_unbounded, numpy_template
+from graphc.types import broadcast_shapes, format_shape, is_float
+
+x, y, z = ARGS[:3]
+
+# name -> expression over x0, x1, ...
+TABLE = {
+    "add": x + y,
+    "subtract": x - y,
+    "multiply": x * y,
+    "divide": x / y,
+    "power": x ** y,
+    "negative": -x,
+    "square": x ** 2,
+    "sqrt": sp.sqrt(x),
+    "rsqrt": 1 / sp.sqrt(x),
+    "reciprocal": 1 / x,
+    "exp": sp.exp(x),
+    "log": sp.log(x),
+    "abs": sp.Abs(x),
+    "sign": sp.sign(x),
+    "sin": sp.sin(x),
+    "cos": sp.cos(x),
+    "tanh": sp.tanh(x),
+    "sigmoid": scalar.sigmoid(x),
+    "softplus": scalar.softplus(x),
+    "relu": scalar.relu(x),
+    "maximum": scalar.maximum(x, y),
+    "minimum": scalar.minimum(x, y),
+    "clip": scalar.minimum(scalar.maximum(x, y), z),
+    "where": scalar.where(x, y, z),
+    "less": sp.StrictLessThan(x, y),
+    "less_equal": sp.LessThan(x, y),
+    "greater": sp.StrictGreaterThan(x, y),
+    "greater_equal": sp.GreaterThan(x, y),
+    "equal": sp.Eq(x, y, evaluate=False),
+    "not_equal": sp.Ne(x, y, evaluate=False),
+}
+_NAMES = {expr: name for name, expr in TABLE.items()}
+
+# Derivatives written in terms of the op's output y = x0 (and its incoming
+# gradient g = x1): cheaper than recomputing from the input, and they keep
+# repeated derivatives polynomial in y.
+_y, _g = ARGS[:2]
+OUTPUT_GRADIENTS = {
+    TABLE["tanh"]: _g * (1 - _y ** 2),
+    TABLE["sigmoid"]: _g * _y * (1 - _y),
+    TABLE["exp"]: _g * _y,
+}
+
+
+class Elementwise(Op):
+    """Applies a scalar SymPy expression to broadcast inputs."""
+
+    def __init__(self, expr):
+        self.expr = expr
+
+    @property
+    def name(self):
+        return _NAMES.get(self.expr, "elementwise")
+
+    @property
+    def nargs(self) -> int:
+        return 1 + max((scalar.arg_index(s) for s in self.expr.free_symbols), default=-1)
+
+    def key(self):
+        return (Elementwise, self.expr)
+
+    def describe(self):
+        return self.name if self.expr in _NAMES else f"elementwise[{self.expr}]"
+
+    def infer(self, inputs):
+        if len(inputs) != self.nargs:
+            raise TypeError(f"{self.name}: expected {self.nargs} inputs, got {len(inputs)}")
+        shape = broadcast_shapes(*(t.shape for t in inputs))
+        if shape is None:
+            shapes = " and ".join(f"{format_shape(t.shape)} of {t.name!r}" for t in inputs)
+            raise ValueError(f"{self.name}: shapes {shapes} do not broadcast")
+        return shape, result_dtype(self.expr, tuple(t.dtype for t in inputs))
+
+    def expression(self, args, node):
+        return numpy_template(self.expr).format(*args)
+
+    def grad(self, node, g):
+        if self.expr in OUTPUT_GRADIENTS and is_float(node.inputs[0].dtype):
+            return [elementwise(OUTPUT_GRADIENTS[self.expr], [node, g])]
+        grads = []
+        gsym = ARGS[len(node.inputs)]
+        for i, inp in enumerate(node.inputs):
+            d = derivative(self.expr, i) if is_float(inp.dtype) else sp.S.Zero
+            if d == 0:
+                grads.append(None)
+                continue
+            local = gsym * d
+            if may_be_unbounded(d):
+                # A zero incoming gradient stays exactly zero even where the local
+                # derivative is inf or NaN (e.g. the untaken branch of a where).
+                local = scalar.where(sp.Eq(gsym, 0, evaluate=False), 0, local)
+            from graphc.ops.reduce import sum_to_shape
+            contribution = elementwise(local, list(node.inputs) + [g])
+            grads.append(sum_to_shape(contribution, inp.shape))
+        return grads
+
+
+@functools.lru_cache(maxsize=65536)
+def _probe_function(expr):
+    template = numpy_template(expr)
+    n = 1 + max((scalar.arg_index(s) for s in expr.free_symbols), default=-1)
+    source = "lambda " + ", ".join(f"a{i}" for i in range(n)) + ": " + template.format(*(f"a{i}" for i in range(n)))
+    return eval(source, {"np": np})  # source printed from our own expression, no user text
+
+
+@functools.lru_cache(maxsize=65536)
+def result_dtype(expr, dtypes: tuple) -> np.dtype:
+    """The dtype numpy gives the printed expression for inputs of ``dtypes``."""
+    probe = _probe_function(expr)
+    try:
+        with np.errstate(all="ignore"):
+            value = probe(*(np.ones(1, dtype=d) for d in dtypes))
+    except TypeError as exc:
+        names = ", ".join(str(d) for d in dtypes)
+        raise TypeError(f"{_NAMES.get(expr, expr)}: not defined for inputs of dtype {names}") from exc
+    return np.asarray(value).dtype
+
+
+def elementwise(expr, inputs, name=None) -> Tensor:
+    """Build an elementwise node for ``expr`` over ``inputs`` in canonical form.
+
+    Unused inputs are dropped, repeated ones merged and the symbols renumbered
+    in order of first use, so equal computations get equal ops.
+    """
+    order, mapping = [], {}
+    for sym in sorted(expr.free_symbols, key=scalar.arg_index):
+        t = inputs[scalar.arg_index(sym)]
+        position = next((k for k, u in enumerate(order) if u is t), None)
+        if position is None:
+            order.append(t)
+            position = len(order) - 1
+        mapping[sym] = ARGS[position]
+    if not order:
+        raise ValueError(f"elementwise expression {expr} uses no input")
+    expr = expr.xreplace(mapping)
+    if expr == ARGS[0]:
+        return order[0]
+    return make_tensor(Elementwise(expr), order, name)
+
+
+def _apply(name, *args, out_name=None):
+    like = next((a for a in args if isinstance(a, Tensor)), None)
+    tensors = [as_tensor(a, like) for a in args]
+    return make_tensor(Elementwise(TABLE[name]), tensors, out_name)
+
+
+def _unary(op_name):
+    def op(x, name=None):
+        return _apply(op_name, x, out_name=name)
+    op.__name__ = op_name
+    op.__doc__ = f"Elementwise {op_name} of ``x``: ``{TABLE[op_name]}``."
+    return op
+
+
+def _binary(op_name):
+    def op(x, y, name=None):
+        return _apply(op_name, x, y, out_name=name)
+    op.__name__ = op_name
+    op.__doc__ = f"Elementwise {op_name} of ``x`` and ``y`` with broadcasting: ``{TABLE[op_name]}``."
+    return op
+
+
+add = _binary("add")
+subtract = _binary("subtract")
+multiply = _binary("multiply")
+divide = _binary("divide")
+maximum = _binary("maximum")
+minimum = _binary("minimum")
+less = _binary("less")
+less_equal = _binary("less_equal")
+greater = _binary("greater")
+greater_equal = _binary("greater_equal")
+equal = _binary("equal")
+not_equal = _binary("not_equal")
+
+negative = _unary("negative")
+square = _unary("square")
+sqrt = _unary("sqrt")
+rsqrt = _unary("rsqrt")
+reciprocal = _unary("reciprocal")
+exp = _unary("exp")
+log = _unary("log")
+abs = _unary("abs")
+sign = _unary("sign")
+sin = _unary("sin")
+cos = _unary("cos")
+tanh = _unary("tanh")
+sigmoid = _unary("sigmoid")
+softplus = _unary("softplus")
+relu = _unary("relu")
+
+
+def power(x, y, name=None) -> Tensor:
+    """``x ** y`` elementwise. A Python number exponent is part of the op
+    (``x ** 2`` differentiates to ``2 * x``, with no log of x)."""
+    if isinstance(x, Tensor) and isinstance(y, (int, float)) and not isinstance(y, bool):
+        if y == 0:
+            from graphc.ops.array import ones_like
+            return ones_like(x, name)
+        exponent = sp.Integer(y) if float(y).is_integer() else sp.Float(y)
+        return elementwise(ARGS[0] ** exponent, [x], name or "power")
+    return _apply("power", x, y, out_name=name)
+
+
+def where(condition, x, y, name=None) -> Tensor:
+    """``x`` where ``condition`` holds, else ``y`` (broadcast)."""
+    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
+    cond = as_tensor(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition {cond.name!r} must be bool, got {cond.dtype}")
+    return make_tensor(Elementwise(TABLE["where"]), [cond, as_tensor(x, like), as_tensor(y, like)], name)
+
+
+def clip(x, clip_value_min, clip_value_max, name=None) -> Tensor:
+    """``x`` limited to [min, max]; the gradient passes where min <= x <= max."""
+    return _apply("clip", x, clip_value_min, clip_value_max, out_name=name)

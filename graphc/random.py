@@ -1,0 +1,34 @@
+"""Random tensors, drawn once when built (like TensorFlow's eager ops).
+
+With a ``seed`` the values are reproducible; without one they come from a
+generator seeded by ``set_seed`` (or from fresh entropy if it was never set).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graphc.ops.leaves import constant
+from graphc.types import as_dtype, as_shape
+
+_global = {"rng": np.random.default_rng()}
+
+
+def set_seed(seed: int) -> None:
+    """Seed the generator used when an op is given no seed of its own."""
+    _global["rng"] = np.random.default_rng(seed)
+
+
+def _generator(seed):
+    return _global["rng"] if seed is None else np.random.default_rng(seed)
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name="random_normal"):
+    dtype = as_dtype(dtype, name)
+    values = _generator(seed).normal(mean, stddev, size=as_shape(shape, name))
+    return constant(values.astype(dtype), name=name)
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None, name="random_uniform"):
+    dtype = as_dtype(dtype, name)
+    values = _generator(seed).uniform(minval, maxval, size=as_shape(shape, name))
+    return constant(values.astype(dtype), name=name)
