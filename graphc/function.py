@@ -76,7 +76,8 @@ class Function:
         self.outputs = outputs
         self.updates = _check_updates(updates)
         self.name = name
-        self.graph = Graph(inputs, outputs, self.updates)
+        self.written_graph = Graph(inputs, outputs, self.updates)  # as the user built it
+        self.graph = self.written_graph  # as compiled
         self.program = generate(self.graph, name)
         self.source = self.program.source
         self._fn = self.program.compile()
