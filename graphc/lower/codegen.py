@@ -44,12 +44,18 @@ class Namer:
 
     def __init__(self, reserved=()):
         self.used = set(_RESERVED) | set(reserved)
+        self.next_suffix = {}  # base -> first suffix not yet tried (keeps naming linear)
 
     def __call__(self, hint: str) -> str:
         base = sanitize(hint)
-        candidate, i = base, 1
-        while candidate in self.used or keyword.iskeyword(candidate):
-            candidate, i = f"{base}_{i}", i + 1
+        candidate = base
+        if candidate in self.used or keyword.iskeyword(candidate):
+            i = self.next_suffix.get(base, 1)
+            candidate = f"{base}_{i}"
+            while candidate in self.used or keyword.iskeyword(candidate):
+                i += 1
+                candidate = f"{base}_{i}"
+            self.next_suffix[base] = i + 1
         self.used.add(candidate)
         return candidate
 
