@@ -53,7 +53,9 @@ class Reduce(Op):
         return f"{_REDUCERS[self.kind]}({args[0]}, axis={_axes_text(self.axes)}{keep})"
 
     def grad(self, node, g):
-        from graphc.ops import array, elementwise as ew
+        # (graphc.ops.elementwise is shadowed by the function of that name)
+        from graphc.ops import array
+        from graphc.ops.elementwise import equal
         (x,) = node.inputs
         g = g if self.keepdims else array.expand_dims(g, self.axes)
         if self.kind == "sum":
@@ -62,7 +64,7 @@ class Reduce(Op):
             return [array.broadcast_like(g, x) / num_elements(x, self.axes)]
         # max / min: split the gradient evenly among the elements that attain it
         extreme = node if self.keepdims else array.expand_dims(node, self.axes)
-        mask = array.cast(ew.equal(x, extreme), x.dtype)
+        mask = array.cast(equal(x, extreme), x.dtype)
         count = reduce_sum(mask, self.axes, keepdims=True)
         return [mask * (g / count)]
 
@@ -155,8 +157,8 @@ class LogSoftmax(Op):
                 f"{out} -= np.log(np.sum(np.exp({out}), axis={a}, keepdims=True))"]
 
     def grad(self, node, g):
-        from graphc.ops import elementwise as ew
-        return [g - ew.exp(node) * reduce_sum(g, self.axis, keepdims=True)]
+        from graphc.ops.elementwise import exp
+        return [g - exp(node) * reduce_sum(g, self.axis, keepdims=True)]
 
 
 def softmax(x, axis=-1, name=None) -> Tensor:

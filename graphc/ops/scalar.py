@@ -271,7 +271,10 @@ _DIV = re.compile(r"\s*/\s*")
 
 @functools.lru_cache(maxsize=65536)
 def derivative(expr, index: int):
-    return sp.diff(expr, ARGS[index])
+    # Piecewise-constant functions (sign, and SymPy's own Heaviside) have
+    # derivative 0 almost everywhere, as in TensorFlow; SymPy says DiracDelta,
+    # which has no numpy spelling.
+    return sp.diff(expr, ARGS[index]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
 
 def may_be_unbounded(expr) -> bool:
