@@ -28,6 +28,14 @@ class Reshape(ViewOp):
         known = [d for d in self.shape if d != -1]
         size_known = int(np.prod(known)) if known else 1
         if None in x.shape:
+            # The size is a multiple of the known dimensions' product: a static
+            # target that is not such a multiple can never fit.
+            known_in = [d for d in x.shape if d is not None]
+            size_in = int(np.prod(known_in)) if known_in else 1
+            if -1 not in self.shape and size_in and size_known % size_in:
+                raise ValueError(f"reshape: cannot reshape {x.name!r} of shape {format_shape(x.shape)} "
+                                 f"(a multiple of {size_in} elements) into {format_shape(self.shape)} "
+                                 f"({size_known} elements)")
             return tuple(None if d == -1 else d for d in self.shape), x.dtype
         size = int(np.prod(x.shape)) if x.shape else 1
         if -1 in self.shape:
