@@ -23,6 +23,8 @@ def _kept_shape(shape, axes):
 
 @functools.lru_cache(maxsize=4096)
 def _reduce_dtype(kind, dtype, ndim, axes):
+    if kind == "sum" and np.dtype(dtype).kind in "iu":
+        return np.dtype(dtype)  # numpy would widen int32 sums to int64; TensorFlow keeps int32
     sample = np.ones((1,) * ndim, dtype=dtype)
     return getattr(np, kind)(sample, axis=axes).dtype
 
@@ -50,6 +52,8 @@ class Reduce(Op):
 
     def expression(self, args, node):
         keep = ", keepdims=True" if self.keepdims else ""
+        if self.kind == "sum" and node.dtype.kind in "iu":
+            keep += f", dtype=np.{node.dtype.name}"
         return f"{_REDUCERS[self.kind]}({args[0]}, axis={_axes_text(self.axes)}{keep})"
 
     def grad(self, node, g):
