@@ -15,6 +15,8 @@ def _check_updates(updates) -> list:
     pairs, seen = [], set()
     for item in updates or ():
         try:
+            if isinstance(item, Tensor):  # a Variable would unpack into its rows
+                raise TypeError
             var, value = item
         except (TypeError, ValueError):
             raise TypeError(f"updates: expected (variable, new_value) pairs, got {item!r}") from None

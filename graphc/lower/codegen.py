@@ -61,10 +61,11 @@ class Namer:
 
 
 def aliases_storage(node) -> bool:
-    """Whether the value of ``node`` may share memory with a Variable's storage."""
+    """Whether the value of ``node`` may share memory with a Variable's storage
+    (changed by later updates) or a constant's (read-only, shared by every call)."""
     while getattr(node.op, "returns_view", False):
         node = node.inputs[0]
-    return isinstance(node.op, VariableOp)
+    return isinstance(node.op, (VariableOp, ConstantOp))
 
 
 @dataclass
