@@ -107,6 +107,16 @@ class Function:
             results = self._fn(*arrays)
         return results[0] if self.single_output else results
 
+    def print_source(self, file=None) -> None:
+        """Print the generated code with line numbers, then the pass statistics."""
+        from graphc.inspect import print_source
+        print_source(self, file)
+
+    def export(self, path) -> str:
+        """Write this step as a module needing only numpy (state in an .npz beside it)."""
+        from graphc.inspect import export_function
+        return export_function(self, path)
+
 
 def function(inputs, outputs, updates=None, name: str = "graphc_function") -> Function:
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``."""
