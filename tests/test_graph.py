@@ -1,0 +1,152 @@
+"""The static graph: tensors, name scopes, traversal, Graph, to_networkx."""
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.graph import Graph, consumers, topological_order
+
+
+def test_tensors_carry_their_static_type():
+    x = gc.placeholder((None, 3), dtype="float64", name="x")
+    y = gc.reduce_sum(x * 2.0, axis=1, keepdims=True)
+    assert (y.shape, y.dtype, y.ndim) == ((None, 1), np.float64, 2)
+    assert y.op.name == "reduce_sum" and y.inputs[0].op.name == "multiply"
+    assert "reduce_sum" in repr(y) and "(None, 1)" in repr(y)
+
+
+def test_tensors_are_immutable():
+    x = gc.placeholder((2,), name="x")
+    y = x + 1.0
+    for attr, value in [("shape", (3,)), ("dtype", np.float64), ("name", "z"), ("op", None)]:
+        with pytest.raises(AttributeError):
+            setattr(y, attr, value)
+    with pytest.raises(TypeError, match="gc.Variable"):
+        y[0] = 1.0
+    assert y.shape == (2,) and y.name == "add"
+
+
+def test_truth_value_and_len():
+    x = gc.placeholder((None, 3), name="x")
+    with pytest.raises(TypeError, match="where"):
+        bool(x > 0)
+    with pytest.raises(TypeError, match="len"):
+        len(x)
+    c = gc.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert len(c) == 3
+    rows = list(c)
+    assert len(rows) == 3 and rows[2].shape == (2,)
+    np.testing.assert_array_equal(rows[2].numpy(), [5.0, 6.0])
+
+
+def test_names_and_nested_scopes():
+    with gc.name_scope("model"):
+        with gc.name_scope("dense"):
+            w = gc.Variable(np.zeros((2, 2), np.float32), name="kernel")
+            y = gc.matmul(w, w, name="mm")
+        z = y + 1.0
+    after = z * 2.0
+    assert w.name == "model/dense/kernel" and w.scope == "model/dense"
+    assert y.name == "model/dense/mm"
+    assert z.name == "model/add" and z.scope == "model"
+    assert after.name == "multiply" and after.scope == ""
+    with pytest.raises(ValueError):
+        with gc.name_scope(""):
+            pass
+
+
+def test_scope_is_restored_after_an_exception():
+    with pytest.raises(RuntimeError):
+        with gc.name_scope("broken"):
+            raise RuntimeError
+    assert gc.constant(1.0, name="c").name == "c"
+
+
+def test_topological_order_puts_inputs_first_and_visits_each_node_once():
+    x = gc.placeholder((2,), name="x")
+    a = gc.exp(x)
+    b = a * a + a  # a is shared
+    c = gc.log(b) - a
+    order = topological_order([c, b])
+    assert len(order) == len({id(n) for n in order})
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in order:
+        for inp in node.inputs:
+            assert position[id(inp)] < position[id(node)]
+    assert order[-1] is c
+    assert {id(x), id(a), id(b), id(c)} <= set(position)
+    users = consumers(order)
+    assert {u.op.name for u in users[id(a)]} >= {"multiply", "subtract"}
+    assert topological_order([c]) == topological_order([c])  # deterministic
+
+
+def test_deep_chains_need_no_recursion():
+    x = gc.placeholder((1,), name="x")
+    y = x
+    for _ in range(20000):
+        y = y + 1.0
+    order = topological_order([y])
+    assert len(order) == 20000 + 1 + 20000  # the adds, x, and one constant each
+    assert order[-1] is y
+
+
+def test_graph_lists_nodes_and_prints_one_line_per_node():
+    x = gc.placeholder((None, 3), name="x")
+    v = gc.Variable(np.zeros(3, np.float32), name="v")
+    y = gc.reduce_sum(x + v, axis=0, name="total")
+    g = Graph([x], [y], [(v, y)])
+    assert len(g) == len(g.nodes()) == 4  # x, v, add, total
+    text = str(g)
+    assert text.count("\n") == 4 + 1 + 1 - 1  # nodes, return, one update
+    assert "reduce_sum" in text and "total" in text and "(None, 3)" in text
+    assert text.splitlines()[-1].startswith("update")
+
+
+def _layer():
+    x = gc.placeholder((None, 3), dtype="float32", name="x")
+    with gc.name_scope("layer"):
+        w = gc.Variable(np.ones((3, 2), np.float32), name="w")
+        h = gc.relu(x @ w, name="h")
+    return x, w, h
+
+
+def _check_leaves(g):
+    for _, data in g.nodes(data=True):
+        for key in ("op", "shape", "dtype", "name", "scope"):
+            assert key in data
+    by_name = {data["name"]: data for _, data in g.nodes(data=True)}
+    assert by_name["x"]["op"] == "placeholder" and by_name["x"]["shape"] == (None, 3)
+    assert by_name["x"]["dtype"] == "float32" and by_name["x"]["scope"] == ""
+    assert by_name["layer/w"]["op"] == "variable" and by_name["layer/w"]["scope"] == "layer"
+    assert by_name["layer/w"]["shape"] == (3, 2)
+    import networkx as nx
+    assert nx.is_directed_acyclic_graph(g)
+    return by_name
+
+
+def test_to_networkx_has_node_and_edge_attributes():
+    x, w, h = _layer()
+    g = gc.to_networkx([h])
+    by_name = _check_leaves(g)
+    assert by_name["layer/h"]["op"] == "relu" and by_name["layer/h"]["shape"] == (None, 2)
+    assert by_name["layer/matmul"]["scope"] == "layer"
+    ids = {data["name"]: i for i, data in g.nodes(data=True)}
+    assert g.has_edge(ids["x"], ids["layer/matmul"]) and g.has_edge(ids["layer/w"], ids["layer/matmul"])
+    assert g.has_edge(ids["layer/matmul"], ids["layer/h"])
+    assert g.number_of_nodes() == 4 and g.number_of_edges() == 3
+
+
+def test_function_graph_to_networkx():
+    x, w, h = _layer()
+    f = gc.function([x], h, updates=[(w, w * 0.5)])
+    g = f.graph.to_networkx()
+    _check_leaves(g)
+    outputs = [data for _, data in g.nodes(data=True) if data.get("output")]
+    assert len(outputs) == 1 and outputs[0]["shape"] == (None, 2) and outputs[0]["dtype"] == "float32"
+
+
+def test_to_dot_names_every_node():
+    x = gc.placeholder((None, 3), name="inputs")
+    y = gc.tanh(x, name="activation")
+    dot = gc.to_dot([y])
+    assert dot.lstrip().startswith("digraph") and dot.rstrip().endswith("}")
+    assert "inputs" in dot and "activation" in dot and "tanh" in dot
