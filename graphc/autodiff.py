@@ -36,6 +36,27 @@ def _gradient_scope(node: Tensor) -> str:
     return f"gradients/{node.name}"
 
 
+def _stable_forms(ys, xs) -> tuple:
+    """``ys`` with numerically unstable forms (log of softmax, cross-entropy
+    of a softmax, log of sigmoid) replaced by their stable equivalents, so
+    that gradients are built from the stable forms (e.g. the gradient of a
+    softmax cross-entropy is softmax - labels). Sources stay untouched.
+    Returns (ys, ids of the tensors built)."""
+    from graphc.graph import Graph, _build_listeners
+    from graphc.passes.stable import stabilize
+    created = set()
+
+    def note(tensor):
+        created.add(id(tensor))
+
+    _build_listeners.append(note)
+    try:
+        graph = stabilize(Graph(outputs=list(ys)), frozen={id(x) for x in xs})
+    finally:
+        _build_listeners.remove(note)
+    return graph.outputs, created
+
+
 def backprop(ys, grad_ys, xs, through=None) -> list:
     """Gradients of ``ys`` (weighted by ``grad_ys``) with respect to ``xs``.
 
@@ -43,6 +64,10 @@ def backprop(ys, grad_ys, xs, through=None) -> list:
     records only what was built under it); None for a source that is not
     reached.
     """
+    ys, created = _stable_forms(ys, xs)
+    if through is not None:
+        recorded = through
+        through = lambda node: id(node) in created or recorded(node)  # noqa: E731
     order = topological_order(ys)
     sources = {id(x) for x in xs}
     # Nodes on a path from a source: only they need gradients.

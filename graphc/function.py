@@ -7,6 +7,7 @@ import numpy as np
 
 from graphc.graph import Graph, Tensor, topological_order
 from graphc.lower.codegen import generate
+from graphc.passes import optimize as optimize_graph
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, Variable, as_tensor
 from graphc.types import format_shape
 
@@ -64,7 +65,8 @@ class Function:
     ``outputs`` was a single tensor) and then applies ``updates``.
     """
 
-    def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function"):
+    def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function",
+                 optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False):
         self.single_output = isinstance(outputs, Tensor)
         outputs = [outputs] if self.single_output else list(outputs)
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
@@ -79,7 +81,7 @@ class Function:
         self.updates = _check_updates(updates)
         self.name = name
         self.written_graph = Graph(inputs, outputs, self.updates)  # as the user built it
-        self.graph = self.written_graph  # as compiled
+        self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
         self.program = generate(self.graph, name)
         self.source = self.program.source
         self._fn = self.program.compile()
@@ -118,9 +120,16 @@ class Function:
         return export_function(self, path)
 
 
-def function(inputs, outputs, updates=None, name: str = "graphc_function") -> Function:
-    """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``."""
-    return Function(inputs, outputs, updates, name=name)
+def function(inputs, outputs, updates=None, name: str = "graphc_function", optimize: int = 2,
+             passes: dict | None = None, keep_graphs: bool = False) -> Function:
+    """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
+
+    ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
+    ``passes={"fusion": False}`` switches passes off by name; with
+    ``keep_graphs=True`` ``f.stats`` holds the graph after every pass.
+    """
+    return Function(inputs, outputs, updates, name=name, optimize=optimize, passes=passes,
+                    keep_graphs=keep_graphs)
 
 
 # ---------------------------------------------------------------- eager eval

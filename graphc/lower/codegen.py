@@ -23,13 +23,16 @@ from graphc.types import format_shape
 _RESERVED = (set(keyword.kwlist) | set(getattr(keyword, "softkwlist", ())) | set(dir(builtins))
              | {"np", "self"})
 _NOT_IDENTIFIER = re.compile(r"[^0-9a-zA-Z_]+")
+_UNDERSCORES = re.compile(r"__+")
 MAX_NAME = 48
 
 
 def sanitize(name: str) -> str:
     """An identifier made from user text: ASCII letters, digits and underscores only."""
     text = name.replace("gradients/", "grad_", 1) if name.startswith("gradients/") else name
-    text = _NOT_IDENTIFIER.sub("_", text).strip("_") or "t"
+    # Runs of underscores collapse, so "__" never appears in a name: ops use
+    # it for their temporaries (``out__1``) without clashing with any node.
+    text = _UNDERSCORES.sub("_", _NOT_IDENTIFIER.sub("_", text)).strip("_") or "t"
     if text[0].isdigit():
         text = "t_" + text
     if len(text) > MAX_NAME:
@@ -113,10 +116,22 @@ def generate(graph: Graph, name: str = "graphc_function") -> Program:
         elif isinstance(op, ConstantOp):
             namespace[ident] = op.value[()] if op.value.ndim == 0 else op.value
         else:
-            statements = op.emit(ident, [names[id(i)] for i in node.inputs], node)
-            node_lines[id(node)] = len(body) + 2  # after the def line
-            body.append(statements[0] + _comment(node))
-            body.extend(statements[1:])
+            args = [names[id(i)] for i in node.inputs]
+            # An op may bind objects (e.g. a random Generator) in the module's
+            # namespace: op.globals() -> {hint: object}; their fresh names
+            # follow the input names in ``args``.
+            for hint, obj in (op.globals() if hasattr(op, "globals") else {}).items():
+                bound = namer(hint)
+                namespace[bound] = obj
+                args.append(bound)
+            statements = op.emit(ident, args, node)
+            if len(statements) == 1:
+                node_lines[id(node)] = len(body) + 2  # 1-based, after the def line
+                body.append(statements[0] + _comment(node))
+            else:
+                body.append(_comment(node).strip())
+                node_lines[id(node)] = len(body) + 2
+                body.extend(statements)
 
     results = []
     for out in graph.outputs:

@@ -14,6 +14,7 @@ from __future__ import annotations
 class Op:
     name = "op"          # plain op name, shown in graphs and code comments
     is_leaf = False      # placeholders, constants, variables
+    stateful = False     # e.g. random draws: never merged (CSE) or folded
 
     def key(self) -> tuple:
         return (type(self),) + tuple(sorted(vars(self).items()))

@@ -17,7 +17,8 @@ from graphc.graph import Tensor, make_tensor
 from graphc.ops import scalar
 from graphc.ops.base import Op
 from graphc.ops.leaves import as_tensor
-from graphc.ops.scalar import ARGS, derivative, may_be_unbounded, numpy_template
+from graphc.ops.scalar import (ARGS, derivative, fill, may_be_unbounded, numpy_statements,
+                               numpy_template)
 from graphc.types import broadcast_shapes, format_shape, is_float
 
 x, y, z = ARGS[:3]
@@ -65,6 +66,7 @@ OUTPUT_GRADIENTS = {
     TABLE["tanh"]: _g * (1 - _y ** 2),
     TABLE["sigmoid"]: _g * _y * (1 - _y),
     TABLE["exp"]: _g * _y,
+    TABLE["relu"]: _g * scalar.step(_y),
 }
 
 
@@ -99,6 +101,17 @@ class Elementwise(Op):
 
     def expression(self, args, node):
         return numpy_template(self.expr).format(*args)
+
+    def emit(self, out, args, node):
+        temps, result = numpy_statements(self.expr)
+        if not temps:
+            return [f"{out} = {result.format(*args)}"]
+        names = dict(enumerate(args))
+        lines = []
+        for k, (index, template) in enumerate(temps):
+            names[index] = f"{out}__{k}"
+            lines.append(f"{names[index]} = {fill(template, names)}")
+        return lines + [f"{out} = {fill(result, names)}"]
 
     def grad(self, node, g):
         if self.expr in OUTPUT_GRADIENTS and is_float(node.inputs[0].dtype):

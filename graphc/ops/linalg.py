@@ -51,7 +51,7 @@ class MatMul(Op):
             g2 = expand_dims(g2, g2.ndim)
         ga = sum_to_shape(matmul(g2, swap_last_axes(b2)), a2.shape)
         gb = sum_to_shape(matmul(swap_last_axes(a2), g2), b2.shape)
-        return [reshape_like(ga, a), reshape_like(gb, b)]
+        return [reshape_like(ga, a) if a.ndim == 1 else ga, reshape_like(gb, b) if b.ndim == 1 else gb]
 
 
 def matmul(a, b, name=None) -> Tensor:

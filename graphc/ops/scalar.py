@@ -17,8 +17,9 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-MAX_ARGS = 64
-ARGS = sp.symbols(f"x0:{MAX_ARGS}", real=True)
+MAX_ARGS = 64      # inputs of one elementwise node
+TEMP_BASE = 256    # symbols from here on name common subexpressions when printing
+ARGS = sp.symbols("x0:1024", real=True)
 
 
 def arg_index(symbol) -> int:
@@ -26,7 +27,11 @@ def arg_index(symbol) -> int:
 
 
 class ScalarFunction(sp.Function):
-    """A scalar function with a fixed numpy spelling (``template``)."""
+    """A scalar function with a fixed numpy spelling (``template``).
+
+    In the template ``{0}`` is argument 0 as printed, ``{p0}`` the same in
+    parentheses unless it is atomic (for use next to an operator).
+    """
 
     template = ""
 
@@ -44,7 +49,7 @@ class ScalarFunction(sp.Function):
 class sigmoid(ScalarFunction):
     nargs = 1
     # tanh form: no overflow for large |x| and no warnings, unlike 1/(1+exp(-x)).
-    template = "(0.5 + 0.5 * np.tanh(0.5 * {0}))"
+    template = "(0.5 + 0.5 * np.tanh(0.5 * {p0}))"
 
     def fdiff(self, argindex=1):
         s = sigmoid(self.args[0])
@@ -193,9 +198,11 @@ class NumpyPrinter(StrPrinter):
         return text if precedence(expr) >= PRECEDENCE["Func"] else f"({text})"
 
     def _print_Function(self, expr):
-        args = [self._arg(a) for a in expr.args]
         if isinstance(expr, ScalarFunction):
-            return type(expr).template.format(*args)
+            plain = [self._print(a) for a in expr.args]
+            grouped = {f"p{i}": self._arg(a) for i, a in enumerate(expr.args)}
+            return type(expr).template.format(*plain, **grouped)
+        args = [self._print(a) for a in expr.args]
         name = _NUMPY_FUNCTIONS.get(type(expr).__name__)
         if name is None:
             raise NotImplementedError(f"no numpy spelling for {type(expr).__name__}")
@@ -248,7 +255,7 @@ class NumpyPrinter(StrPrinter):
 
 
 def _number(expr) -> str:
-    value = float(expr.evalf())
+    value = float(expr) if expr.is_Float or expr.is_Rational else float(expr.evalf())
     if math.isnan(value):
         return "np.nan"
     if math.isinf(value):
@@ -267,6 +274,31 @@ def numpy_template(expr) -> str:
 
 _MUL = re.compile(r"\s*(?<!\*)\*(?!\*)\s*")
 _DIV = re.compile(r"\s*/\s*")
+
+
+_FIELD = re.compile(r"\{(\d+)\}")
+
+
+def fill(template: str, names) -> str:
+    """Put ``names[i]`` (a list or dict) in place of each ``{i}`` of a template."""
+    return _FIELD.sub(lambda m: names[int(m.group(1))], template)
+
+
+@functools.lru_cache(maxsize=65536)
+def numpy_statements(expr) -> tuple:
+    """(temporaries, result): templates after common-subexpression elimination.
+
+    ``temporaries`` is a tuple of (index, template) pairs; the template of
+    temporary k may use ``{index}`` of earlier temporaries.
+    """
+    temps, (reduced,) = sp.cse(expr, symbols=iter(ARGS[TEMP_BASE:]), order="none")
+    return (tuple((arg_index(sym), numpy_template(value)) for sym, value in temps),
+            numpy_template(reduced))
+
+
+@functools.lru_cache(maxsize=65536)
+def count_ops(expr) -> int:
+    return int(sp.count_ops(expr))
 
 
 @functools.lru_cache(maxsize=65536)

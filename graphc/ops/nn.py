@@ -1,0 +1,118 @@
+"""Fused, numerically stable losses: softmax cross-entropy from logits.
+
+``softmax_cross_entropy_with_logits`` and its sparse form compute the loss
+per example from logits through log-softmax (finite for logits of any size),
+and their gradient with respect to the logits is ``softmax - labels``, the
+closed form, computed without building the one-hot matrix in the sparse case.
+"""
+from __future__ import annotations
+
+from graphc.graph import Tensor, make_tensor
+from graphc.ops.array import expand_dims, one_hot
+from graphc.ops.base import Op
+from graphc.ops.leaves import as_tensor
+from graphc.ops.reduce import log_softmax, reduce_sum, softmax
+from graphc.types import format_shape, is_float
+
+_LOG_SOFTMAX_LAST = ["{t} = {x} - np.max({x}, axis=-1, keepdims=True)",
+                     "{t} -= np.log(np.sum(np.exp({t}), axis=-1, keepdims=True))"]
+
+
+def _check_logits(logits: Tensor, what: str):
+    if not is_float(logits.dtype) or logits.ndim < 1:
+        raise TypeError(f"{what}: logits {logits.name!r} must be a float tensor of rank >= 1, "
+                        f"got {logits.dtype} {format_shape(logits.shape)}")
+
+
+class SoftmaxCrossEntropy(Op):
+    """-sum(labels * log_softmax(logits), axis=-1) for dense (probability) labels."""
+    name = "softmax_cross_entropy"
+
+    def infer(self, inputs):
+        labels, logits = inputs
+        _check_logits(logits, self.name)
+        if labels.ndim != logits.ndim or any(a is not None and b is not None and a != b
+                                             for a, b in zip(labels.shape, logits.shape)):
+            raise ValueError(f"{self.name}: labels {labels.name!r} {format_shape(labels.shape)} and logits "
+                             f"{logits.name!r} {format_shape(logits.shape)} must have the same shape")
+        return logits.shape[:-1], logits.dtype
+
+    def emit(self, out, args, node):
+        labels, x = args
+        t = f"{out}__logp"
+        return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
+                + [f"{out} = -np.sum({labels} * {t}, axis=-1)"])
+
+    def grad(self, node, g):
+        labels, logits = node.inputs
+        g = expand_dims(g, -1)
+        total = reduce_sum(labels, -1, keepdims=True)
+        return [-log_softmax(logits) * g, (softmax(logits) * total - labels) * g]
+
+
+class SparseSoftmaxCrossEntropy(Op):
+    """-log_softmax(logits)[..., labels] for integer class labels."""
+    name = "sparse_softmax_cross_entropy"
+
+    def infer(self, inputs):
+        labels, logits = inputs
+        _check_logits(logits, self.name)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"{self.name}: labels {labels.name!r} must be integers, got {labels.dtype}")
+        if labels.ndim != logits.ndim - 1 or any(a is not None and b is not None and a != b
+                                                 for a, b in zip(labels.shape, logits.shape[:-1])):
+            raise ValueError(f"{self.name}: labels {labels.name!r} {format_shape(labels.shape)} must have "
+                             f"the shape of logits {logits.name!r} {format_shape(logits.shape)} without "
+                             "the class axis")
+        return labels.shape, logits.dtype
+
+    def emit(self, out, args, node):
+        labels, x = args
+        t = f"{out}__logp"
+        return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
+                + [f"{out} = -np.take_along_axis({t}, {labels}[..., None], axis=-1)[..., 0]"])
+
+    def grad(self, node, g):
+        labels, logits = node.inputs
+        return [None, make_tensor(SparseSoftmaxCrossEntropyGrad(), [labels, logits, g])]
+
+
+class SparseSoftmaxCrossEntropyGrad(Op):
+    """(softmax(logits) - one_hot(labels)) * g[..., None], without a one-hot matrix."""
+    name = "sparse_softmax_cross_entropy_grad"
+
+    def infer(self, inputs):
+        return inputs[1].shape, inputs[1].dtype
+
+    def emit(self, out, args, node):
+        labels, x, g = args
+        return [f"{out} = np.exp({x} - np.max({x}, axis=-1, keepdims=True))",
+                f"{out} /= np.sum({out}, axis=-1, keepdims=True)",
+                f"np.put_along_axis({out}, {labels}[..., None], "
+                f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",
+                f"{out} *= {g}[..., None]"]
+
+    def grad(self, node, gg):
+        # Differentiate the same value written with ordinary ops.
+        from graphc.autodiff import grad
+        labels, logits, g = node.inputs
+        depth = logits.shape[-1]
+        if depth is None:
+            raise ValueError(f"second derivative of {node.name!r} needs a static number of classes")
+        value = (softmax(logits) - one_hot(labels, depth, logits.dtype)) * expand_dims(g, -1)
+        return [None] + grad(value, [logits, g], grad_ys=gg)
+
+
+def softmax_cross_entropy_with_logits(labels, logits, name=None) -> Tensor:
+    """Per-example cross-entropy of ``labels`` (probabilities) and ``softmax(logits)``."""
+    logits = as_tensor(logits)
+    return make_tensor(SoftmaxCrossEntropy(), [as_tensor(labels, logits), logits], name)
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None) -> Tensor:
+    """Per-example cross-entropy of integer ``labels`` and ``softmax(logits)``.
+
+    A label outside [0, classes) raises IndexError when the graph runs.
+    """
+    logits = as_tensor(logits)
+    return make_tensor(SparseSoftmaxCrossEntropy(), [as_tensor(labels), logits], name)

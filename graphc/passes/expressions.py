@@ -1,0 +1,81 @@
+"""Helpers for passes that work on the SymPy expressions of elementwise nodes."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from graphc.graph import Tensor, absolute_scope, make_tensor
+from graphc.ops.array import FullLike
+from graphc.ops.elementwise import Elementwise, elementwise
+from graphc.ops.leaves import ConstantOp, constant
+from graphc.ops.scalar import ARGS, MAX_ARGS
+from graphc.types import is_static
+
+
+def is_elementwise(node: Tensor) -> bool:
+    return isinstance(node.op, Elementwise)
+
+
+def shifted(expr, offset: int):
+    if not offset:
+        return expr
+    return expr.xreplace({s: ARGS[int(s.name[1:]) + offset] for s in expr.free_symbols})
+
+
+def compose(node: Tensor, absorb) -> tuple:
+    """(expression, inputs) of elementwise ``node`` with the elementwise inputs
+    for which ``absorb(input)`` holds written into it."""
+    mapping, inputs = {}, []
+    for i, inp in enumerate(node.inputs):
+        if is_elementwise(inp) and absorb(inp) and len(inputs) + len(inp.inputs) <= MAX_ARGS:
+            mapping[ARGS[i]] = shifted(inp.op.expr, len(inputs))
+            inputs.extend(inp.inputs)
+        else:
+            mapping[ARGS[i]] = ARGS[len(inputs)]
+            inputs.append(inp)
+    return node.op.expr.xreplace(mapping), inputs
+
+
+def scalar_value(node: Tensor, compute_dtype=None):
+    """The SymPy number of a 0-d constant or of a fill, or None.
+
+    When the constant has the dtype the expression computes in, it is
+    written in its shortest form for that dtype (0.1, not
+    0.10000000149011612 for float32): numpy reads it back to the same value.
+    """
+    if isinstance(node.op, FullLike):
+        value = node.op.value
+    elif isinstance(node.op, ConstantOp) and node.ndim == 0:
+        value = node.op.value.item()
+    else:
+        return None
+    if isinstance(value, bool):
+        return sp.true if value else sp.false
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 2 ** 53:
+        return sp.Integer(int(value))
+    if node.dtype == compute_dtype and node.dtype.kind == "f":
+        return sp.Float(np.format_float_positional(node.dtype.type(value), unique=True), 17)
+    return sp.Float(value, precision=53)
+
+
+def build_like(node: Tensor, expr, inputs) -> Tensor | None:
+    """An elementwise node for ``expr`` that can replace ``node``, or None
+    when it would change the shape or dtype."""
+    if not expr.free_symbols:
+        if expr.is_number and expr.is_real:
+            value = float(expr)
+            if is_static(node.shape):
+                return constant(np.full(node.shape, value, dtype=node.dtype), name=node.name.rpartition("/")[2])
+            like = next((t for t in inputs if t.shape == node.shape and t.dtype == node.dtype), None)
+            if like is not None:
+                with absolute_scope(node.scope):
+                    return make_tensor(FullLike(value), [like], name=node.name.rpartition("/")[2])
+        return None
+    try:
+        with absolute_scope(node.scope):
+            new = elementwise(expr, inputs, name=node.name.rpartition("/")[2])
+    except (TypeError, ValueError):
+        return None
+    if new.dtype != node.dtype or new.shape != node.shape:
+        return None
+    return new

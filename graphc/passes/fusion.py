@@ -1,0 +1,130 @@
+"""Elementwise fusion.
+
+Connected elementwise nodes become one node holding one SymPy expression
+over the region's inputs. A node is materialized (kept as its own array)
+when something other than an elementwise op uses it, when it is an output,
+or when it is expensive and feeds several materialized nodes (inlining would
+compute it twice); every other node is written into its users' expressions.
+Shared subexpressions inside one expression are computed once, because the
+printer runs ``sympy.cse``.
+
+Expressions are kept small as they grow: when a bound on an expression's
+size passes ``EXPAND_ABOVE`` it is expanded (as a polynomial in its
+symbols and function calls) if that is smaller, and a node whose
+expression would pass ``MAX_OPS`` is materialized instead. So repeated
+derivatives, which are polynomials in tanh(x) or sigmoid(x), collapse to
+their closed form.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from graphc.graph import Graph
+from graphc.ops.elementwise import result_dtype
+from graphc.ops.scalar import ARGS, MAX_ARGS, count_ops
+from graphc.passes.expressions import build_like, is_elementwise
+from graphc.passes.rewrite import rebuilt
+from graphc.types import broadcast_shapes, is_static
+
+MAX_OPS = 400
+EXPAND_ABOVE = 24
+_EXPAND = dict(power_exp=False, power_base=False, log=False, multinomial=True, mul=True)
+_CHEAP = (sp.Add, sp.Mul, sp.Symbol, sp.Number)
+
+
+def _is_cheap(expr) -> bool:
+    """Arithmetic only (no exp, tanh, ...): fine to compute twice."""
+    return all(isinstance(e, _CHEAP) or (isinstance(e, sp.Pow) and e.exp.is_Integer)
+               for e in sp.preorder_traversal(expr))
+
+
+def _materialized(order, roots) -> set:
+    """ids of the elementwise nodes that get their own array."""
+    users: dict = {id(n): [] for n in order}
+    for n in order:
+        for inp in n.inputs:
+            users[id(inp)].append(n)
+    keep = {id(r) for r in roots}
+    for n in order:
+        if is_elementwise(n) and any(not is_elementwise(u) for u in users[id(n)]):
+            keep.add(id(n))
+    # sink: the one materialized node a value flows into, or None for several
+    sink: dict = {}
+    for n in reversed(order):
+        if not is_elementwise(n):
+            continue
+        if id(n) in keep:
+            sink[id(n)] = id(n)
+            continue
+        sinks = {sink.get(id(u)) for u in users[id(n)]}
+        if len(sinks) == 1 and None not in sinks:
+            sink[id(n)] = sinks.pop()
+        elif _is_cheap(n.op.expr):
+            sink[id(n)] = None
+        else:
+            keep.add(id(n))
+            sink[id(n)] = id(n)
+    return keep
+
+
+def fuse_elementwise(graph: Graph) -> Graph:
+    order = graph.nodes()
+    keep = _materialized(order, graph.roots)
+    mapping: dict = {}   # id(old node) -> its tensor in the new graph, once it has one
+    inline: dict = {}    # id(old node) -> (expression over region symbols, size bound)
+    symbol_of: dict = {}
+    tensor_of: dict = {}
+
+    def symbol(tensor):
+        sym = symbol_of.get(id(tensor))
+        if sym is None:
+            sym = symbol_of[id(tensor)] = sp.Symbol(f"r{len(symbol_of)}", real=True)
+            tensor_of[sym] = tensor
+        return sym
+
+    def canonical(expr):
+        free = sorted(expr.free_symbols, key=lambda s: int(s.name[1:]))
+        return expr.xreplace({s: ARGS[k] for k, s in enumerate(free)}), [tensor_of[s] for s in free]
+
+    def sound(node, expr) -> bool:
+        """Whether ``expr`` computes exactly node's shape and dtype."""
+        if len(expr.free_symbols) > MAX_ARGS:
+            return False
+        body, inputs = canonical(expr)
+        if not inputs:
+            return is_static(node.shape)
+        if broadcast_shapes(*(t.shape for t in inputs)) != node.shape:
+            return False
+        dtypes = tuple(t.dtype for t in inputs)
+        return all(d == node.dtype for d in dtypes) or result_dtype(body, dtypes) == node.dtype
+
+    def tensor(node):
+        new = mapping.get(id(node))
+        if new is None:  # an inlined value needed as an array after all
+            new = mapping[id(node)] = build_like(node, *canonical(inline[id(node)][0]))
+        return new
+
+    for node in order:
+        if node.op.is_leaf:
+            mapping[id(node)] = node
+            continue
+        if not is_elementwise(node):
+            mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+            continue
+        values, bound = [], 1
+        for inp in node.inputs:
+            expr, size = inline[id(inp)] if id(inp) in inline else (symbol(tensor(inp)), 0)
+            values.append(expr)
+            bound += size
+        expr = node.op.expr.xreplace(dict(zip(ARGS, values)))
+        if bound > EXPAND_ABOVE:
+            expr = sp.expand(expr, **_EXPAND)
+            bound = count_ops(expr)
+        if bound > MAX_OPS or not sound(node, expr):
+            mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+        elif id(node) in keep:
+            mapping[id(node)] = build_like(node, *canonical(expr))
+        else:
+            inline[id(node)] = (expr, bound)
+    return Graph(graph.inputs, [mapping[id(o)] for o in graph.outputs],
+                 [(var, mapping[id(value)]) for var, value in graph.updates])

@@ -1,0 +1,144 @@
+"""Algebraic simplification: a table of local rewrite rules.
+
+Each rule is a function of one node returning its replacement or None, and
+the table says which op type it applies to. Identities between elementwise
+ops (x*1, x+0, x-x, --x, exp(log x), ...) come from SymPy: scalar
+constants are written into the expression and SymPy's own evaluation
+simplifies it.
+"""
+from __future__ import annotations
+
+from graphc.graph import Tensor
+from graphc.ops import array
+from graphc.ops.array import (BroadcastLike, ExpandDims, Reshape, ReshapeLike,
+                              Squeeze, StopGradient, Transpose)
+from graphc.ops.elementwise import Elementwise
+from graphc.ops.linalg import MatMul, matmul
+from graphc.ops.reduce import Reduce, num_elements
+from graphc.passes.expressions import build_like, compose, is_elementwise, scalar_value
+from graphc.passes.rewrite import rewrite, same_graph
+from graphc.ops.scalar import ARGS
+
+
+def absorb_scalar_constants(node: Tensor):
+    values = {ARGS[i]: v for i, inp in enumerate(node.inputs) if (v := scalar_value(inp, node.dtype)) is not None}
+    if not values:
+        return None
+    expr = node.op.expr.xreplace(values)
+    return build_like(node, expr, list(node.inputs))
+
+
+def collapse_identity(node: Tensor):
+    """-(-x), exp(log x), log(exp x), (x*2)/2 ...: a composition that is its input."""
+    # Only unary chains can collapse to their input; checking them is cheap.
+    if len(node.inputs) != 1 or not is_elementwise(node.inputs[0]) or len(node.inputs[0].inputs) != 1:
+        return None
+    expr, inputs = compose(node, lambda inp: True)
+    if expr in ARGS:
+        return build_like(node, expr, inputs)
+    return None
+
+
+def transpose_of_transpose(node: Tensor):
+    inner = node.inputs[0]
+    if not isinstance(inner.op, Transpose):
+        return None
+    perm = tuple(inner.op.perm[p] for p in node.op.perm)
+    return array.transpose(inner.inputs[0], perm)
+
+
+def _is_swap(node: Tensor) -> bool:
+    perm = getattr(node.op, "perm", None)
+    n = node.ndim
+    return isinstance(node.op, Transpose) and n >= 2 and perm == tuple(range(n - 2)) + (n - 1, n - 2)
+
+
+def transpose_of_matmul(node: Tensor):
+    """(a @ b).T -> b.T @ a.T when that removes a transpose of an operand."""
+    inner = node.inputs[0]
+    if not (_is_swap(node) and isinstance(inner.op, MatMul)):
+        return None
+    a, b = inner.inputs
+    if a.ndim < 2 or b.ndim < 2 or not (_is_swap(a) or _is_swap(b)):
+        return None
+    return matmul(array.swap_last_axes(b), array.swap_last_axes(a))
+
+
+_RESHAPES = (Reshape, ReshapeLike, ExpandDims, Squeeze)
+
+
+def reshape_chain(node: Tensor):
+    """A reshape of a reshape reads the innermost input; a reshape to the same shape is nothing."""
+    x = node.inputs[0]
+    if isinstance(x.op, _RESHAPES):
+        inner = x.inputs[0]
+        if isinstance(node.op, Reshape):
+            return array.reshape(inner, node.op.shape)
+        return array.reshape_like(inner, node.inputs[1])
+    if x.shape == node.shape and None not in x.shape:
+        return x
+    return None
+
+
+def broadcast_chain(node: Tensor):
+    x, like = node.inputs
+    if isinstance(x.op, BroadcastLike):
+        return array.broadcast_like(x.inputs[0], like)
+    if x.shape == like.shape and None not in x.shape:
+        return x
+    return None
+
+
+def sum_of_broadcast(node: Tensor):
+    """sum(broadcast(x), axes) -> x * n when x is broadcast exactly along axes."""
+    source = node.inputs[0]
+    if node.op.kind != "sum" or not isinstance(source.op, BroadcastLike):
+        return None
+    x, like = source.inputs
+    axes = node.op.axes
+    if x.ndim != like.ndim:
+        return None
+    for i, (dx, dl) in enumerate(zip(x.shape, like.shape)):
+        broadcast = dx == 1 and dl != 1
+        if broadcast != (i in axes):
+            return None
+    scaled = x * num_elements(like, axes)
+    return scaled if node.op.keepdims else array.squeeze(scaled, axes)
+
+
+def drop_stop_gradient(node: Tensor):
+    """After differentiation stop_gradient is the identity."""
+    return node.inputs[0]
+
+
+RULES = {
+    Elementwise: [absorb_scalar_constants, collapse_identity],
+    Transpose: [transpose_of_transpose, transpose_of_matmul],
+    Reshape: [reshape_chain],
+    ReshapeLike: [reshape_chain],
+    BroadcastLike: [broadcast_chain],
+    Reduce: [sum_of_broadcast],
+    StopGradient: [drop_stop_gradient],
+}
+
+
+def apply_rules(table: dict, node: Tensor):
+    for rule in table.get(type(node.op), ()):
+        new = rule(node)
+        if new is not None and new is not node:
+            return new
+    return None
+
+
+def run_rules(graph, table: dict, name: str, max_rounds: int = 8, frozen=frozenset()):
+    """Rewrite with ``table`` until nothing changes (bounded)."""
+    for _ in range(max_rounds):
+        new = rewrite(graph, lambda node: apply_rules(table, node), name, frozen=frozen)
+        if same_graph(new, graph):
+            return new
+        graph = new
+    return graph
+
+
+def simplify(graph):
+    return run_rules(graph, RULES, "simplify")

@@ -1,0 +1,83 @@
+"""Numerically stable rewrites.
+
+Forms that overflow or lose precision are replaced by equivalent stable ops:
+log(softmax(x)) by log_softmax(x); a cross-entropy of a log-softmax by the
+fused softmax cross-entropy (sparse when the labels are a one-hot of
+integers); and, inside elementwise expressions, log(sigmoid(a)) by
+-softplus(-a), log(1 - sigmoid(a)) by -softplus(a) and log(1 + exp(a)) by
+softplus(a). The expression rules are data: pattern -> replacement.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from graphc.graph import Tensor, make_tensor
+from graphc.ops.array import OneHot, expand_dims
+from graphc.ops.elementwise import TABLE, Elementwise
+from graphc.ops.nn import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
+from graphc.ops.reduce import LogSoftmax, Reduce, Softmax
+from graphc.ops.scalar import sigmoid, softplus
+from graphc.passes.expressions import build_like, compose, is_elementwise
+from graphc.passes.simplify import run_rules
+
+_a = sp.Wild("a")
+EXPRESSION_RULES = [
+    (sp.log(sigmoid(_a)), -softplus(-_a)),
+    (sp.log(1 - sigmoid(_a)), -softplus(_a)),
+    (sp.log(1 + sp.exp(_a)), softplus(_a)),
+]
+
+
+def _stabilize(expr):
+    for pattern, replacement in EXPRESSION_RULES:
+        expr = expr.replace(pattern, replacement)
+    return expr
+
+
+def stable_expression(node: Tensor):
+    if not node.op.expr.has(sp.log):
+        return None
+    expr, inputs = compose(node, lambda inp: True) if any(is_elementwise(i) for i in node.inputs) \
+        else (node.op.expr, list(node.inputs))
+    stable = _stabilize(expr)
+    if stable == expr:
+        return None
+    return build_like(node, stable, inputs)
+
+
+def log_of_softmax(node: Tensor):
+    if node.op.expr != TABLE["log"] or not isinstance(node.inputs[0].op, Softmax):
+        return None
+    softmax = node.inputs[0]
+    return make_tensor(LogSoftmax(softmax.op.axis), [softmax.inputs[0]])
+
+
+def cross_entropy_of_log_softmax(node: Tensor):
+    """sum(labels * log_softmax(x), last axis) -> -softmax_cross_entropy(labels, x)."""
+    product = node.inputs[0]
+    last = product.ndim - 1
+    if node.op.kind != "sum" or node.op.axes != (last,) or not isinstance(product.op, Elementwise) \
+            or product.op.expr != TABLE["multiply"]:
+        return None
+    a, b = product.inputs
+    labels, logp = (a, b) if isinstance(b.op, LogSoftmax) else (b, a)
+    if not isinstance(logp.op, LogSoftmax) or logp.op.axis != last or labels.shape != logp.shape \
+            or labels.dtype != logp.dtype:
+        return None
+    logits = logp.inputs[0]
+    if isinstance(labels.op, OneHot):
+        loss = make_tensor(SparseSoftmaxCrossEntropy(), [labels.inputs[0], logits])
+    else:
+        loss = make_tensor(SoftmaxCrossEntropy(), [labels, logits])
+    result = -loss
+    return expand_dims(result, last) if node.op.keepdims else result
+
+
+RULES = {
+    Elementwise: [log_of_softmax, stable_expression],
+    Reduce: [cross_entropy_of_log_softmax],
+}
+
+
+def stabilize(graph, frozen=frozenset()):
+    return run_rules(graph, RULES, "stable", frozen=frozen)
