@@ -1,0 +1,278 @@
+"""Saving and loading: one zip holding JSON config and .npy arrays, no pickle.
+
+Layout of the file (any name; ``model.keras`` or ``model.npz`` are usual)::
+
+    config.json          format, architecture, compile settings, array index
+    weights/0.npy ...    model weights, in ``model.weights`` order
+    optimizer/0.npy ...  optimizer state: iterations, learning rate, slots
+
+The file is also a valid ``.npz``: ``np.load(path, allow_pickle=False)``
+lists its arrays. Writing goes to a temporary file in the same folder which
+then replaces the target (``os.replace``), so a failure mid-save leaves any
+earlier file intact. Loading never executes code: arrays are read with
+``allow_pickle=False``, classes come from allow-lists (layers, optimizers,
+losses, initializers, activations), and anything malformed, truncated or
+inconsistent is a ``ValueError`` naming the file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+
+import numpy as np
+
+from graphc.keras import losses, metrics as metrics_module, optimizers
+
+FORMAT = "graphc.keras"
+FORMAT_VERSION = 1
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+_MEMBER = re.compile(r"^(config\.json|(weights|optimizer)/(0|[1-9][0-9]{0,6})\.npy)$")
+
+
+# ====================================================================== saving
+
+def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with archive.open(name, "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.array(array, order="C"), allow_pickle=False)
+
+
+def _atomic_write(filepath, overwrite, write) -> None:
+    filepath = os.fspath(filepath)
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath!r} exists and overwrite=False")
+    folder = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+                write(archive)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _compile_config(model):
+    if not model.compiled:
+        return None
+    args = model._compile_args
+    try:
+        loss = args["loss"]
+        loss_config = loss if isinstance(loss, str) or loss is None else losses.serialize(losses.get(loss))
+        metrics = list(args["metrics"])
+        if not all(isinstance(m, str) for m in metrics):
+            raise ValueError("metrics given as objects or functions")
+        return {"optimizer": optimizers.serialize(model.optimizer), "loss": loss_config, "metrics": metrics}
+    except ValueError as exc:
+        warnings.warn(f"saving {model.name!r} without its compile settings (they cannot be saved: {exc}); "
+                      "compile the loaded model yourself", stacklevel=3)
+        return None
+
+
+def _variable_entry(var) -> dict:
+    return {"name": var.name, "shape": list(var.shape), "dtype": var.dtype.name}
+
+
+def save_model(model, filepath, overwrite=True) -> None:
+    """Write ``model`` (architecture, weights, optimizer state) to ``filepath`` atomically."""
+    architecture = {"class_name": type(model).__name__, "config": model.get_config()}
+    if architecture["class_name"] not in ("Sequential", "Functional"):
+        raise ValueError(f"model {model.name!r} is a subclassed {type(model).__name__}; only Sequential and "
+                         "functional models can be saved whole (use save_weights)")
+    compile_config = _compile_config(model)
+    weights = model.weights
+    opt_vars = []
+    if compile_config is not None and model.optimizer._built_for is not None:
+        opt_vars = model.optimizer.variables
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": architecture,
+              "compile": compile_config,
+              "weights": [_variable_entry(v) for v in weights],
+              "optimizer_variables": [_variable_entry(v) for v in opt_vars]}
+    text = json.dumps(config, indent=1, allow_nan=False)
+    arrays = [("weights", i, v.numpy()) for i, v in enumerate(weights)]
+    arrays += [("optimizer", i, v.numpy()) for i, v in enumerate(opt_vars)]
+
+    def write(archive):
+        archive.writestr("config.json", text)
+        for folder, i, array in arrays:
+            _write_array(archive, f"{folder}/{i}.npy", array)
+
+    _atomic_write(filepath, overwrite, write)
+
+
+def save_weights(model, filepath, overwrite=True) -> None:
+    """Write only the weights (and their names) to ``filepath`` atomically."""
+    weights = model.weights
+    text = json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, "model": None, "compile": None,
+                       "weights": [_variable_entry(v) for v in weights], "optimizer_variables": []})
+
+    def write(archive):
+        archive.writestr("config.json", text)
+        for i, v in enumerate(weights):
+            _write_array(archive, f"weights/{i}.npy", v.numpy())
+
+    _atomic_write(filepath, overwrite, write)
+
+
+def model_to_json(model) -> str:
+    return json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
+
+
+def model_from_json(text):
+    from graphc.keras.models import model_from_config
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
+    return model_from_config(config)
+
+
+# ===================================================================== loading
+
+class _Reader:
+    """Validated access to a saved file; every problem is a ValueError naming the file."""
+
+    def __init__(self, filepath):
+        self.path = os.fspath(filepath)
+        try:
+            self.archive = zipfile.ZipFile(self.path, "r")
+        except FileNotFoundError:
+            raise
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise self.error(f"not a graphc.keras model file (a zip): {exc}") from None
+        infos = self.archive.infolist()
+        names = [i.filename for i in infos]
+        bad = [n for n in names if not _MEMBER.match(n)]
+        if bad or len(set(names)) != len(names):
+            raise self.error(f"unexpected entries in the archive: {(bad or names)[:5]}")
+        self.infos = {i.filename: i for i in infos}
+        if "config.json" not in self.infos:
+            raise self.error("it has no config.json")
+        if self.infos["config.json"].file_size > MAX_CONFIG_BYTES:
+            raise self.error("config.json is too large")
+        try:
+            self.config = json.loads(self.read("config.json").decode("utf-8"))
+        except ValueError as exc:
+            raise self.error(f"config.json is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise self.error("config.json is nested too deeply") from None
+        if not isinstance(self.config, dict) or self.config.get("format") != FORMAT:
+            raise self.error(f"config.json does not describe a {FORMAT} file")
+        if self.config.get("format_version") != FORMAT_VERSION:
+            raise self.error(f"unsupported format_version {self.config.get('format_version')!r} "
+                             f"(this graphc reads version {FORMAT_VERSION})")
+
+    def error(self, message) -> ValueError:
+        return ValueError(f"cannot load {self.path!r}: {message}")
+
+    def read(self, name) -> bytes:
+        try:
+            return self.archive.read(name)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+            raise self.error(f"entry {name} is damaged: {exc}") from None
+
+    def entries(self, key) -> list:
+        entries = self.config.get(key)
+        if not isinstance(entries, list):
+            raise self.error(f"config.json: {key!r} must be a list")
+        return entries
+
+    def arrays(self, folder, variables, key) -> list:
+        """The arrays stored for ``variables`` (checked against them and the index), in order."""
+        entries = self.entries(key)
+        stored = sorted(n for n in self.infos if n.startswith(folder + "/"))
+        if len(entries) != len(variables) or len(stored) != len(variables):
+            raise self.error(f"it holds {len(stored)} {folder} arrays ({len(entries)} listed), "
+                             f"the model has {len(variables)}")
+        arrays = []
+        for i, var in enumerate(variables):
+            name = f"{folder}/{i}.npy"
+            if name not in self.infos:
+                raise self.error(f"{name} is missing")
+            expected_bytes = int(np.prod(var.shape)) * var.dtype.itemsize
+            if self.infos[name].file_size > expected_bytes + 4096:
+                raise self.error(f"{name} is larger than variable {var.name!r} of shape {tuple(var.shape)}")
+            try:
+                array = np.load(io.BytesIO(self.read(name)), allow_pickle=False)
+            except ValueError as exc:
+                raise self.error(f"{name} is not a plain numpy array: {exc}") from None
+            except (OSError, EOFError) as exc:
+                raise self.error(f"{name} is damaged: {exc}") from None
+            if not isinstance(array, np.ndarray) or array.shape != var.shape or array.dtype != var.dtype:
+                got = f"{getattr(array, 'shape', '?')} {getattr(array, 'dtype', '?')}"
+                raise self.error(f"{name} holds an array of {got}, but variable {var.name!r} is "
+                                 f"{tuple(var.shape)} {var.dtype} (does the architecture match the weights?)")
+            arrays.append(array)
+        return arrays
+
+    def close(self):
+        self.archive.close()
+
+
+def load_model(filepath, compile=True):
+    """The model saved in ``filepath``: same predictions, and with compile=True the same
+    optimizer state, so training continues where it stopped."""
+    from graphc.keras.models import model_from_config
+    reader = _Reader(filepath)
+    try:
+        architecture = reader.config.get("model")
+        if architecture is None:
+            raise reader.error("it holds weights only (written by save_weights); use model.load_weights")
+        try:
+            model = model_from_config(architecture)
+        except (ValueError, TypeError, KeyError, NotImplementedError, MemoryError, RecursionError,
+                OverflowError) as exc:
+            raise reader.error(f"bad architecture: {exc}") from None
+        weights = reader.arrays("weights", model.weights, "weights")
+        compile_config = reader.config.get("compile")
+        opt_arrays = None
+        if compile and compile_config is not None:
+            try:
+                if not isinstance(compile_config, dict):
+                    raise ValueError("'compile' must be a dict")
+                metrics = compile_config.get("metrics") or []
+                if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+                    raise ValueError("metrics must be a list of names")
+                loss = compile_config.get("loss")
+                if loss is not None and not isinstance(loss, (str, dict)):
+                    raise ValueError("loss must be a name or a config")
+                model.compile(optimizer=optimizers.deserialize(compile_config.get("optimizer")),
+                              loss=None if loss is None else losses.get(loss), metrics=metrics)
+                for m in metrics:
+                    metrics_module.check(m)
+            except (ValueError, TypeError) as exc:
+                raise reader.error(f"bad compile settings: {exc}") from None
+            if reader.entries("optimizer_variables"):
+                model.optimizer.build(model.trainable_weights)
+                opt_arrays = reader.arrays("optimizer", model.optimizer.variables, "optimizer_variables")
+        # Everything is read and checked: now set the values.
+        for var, array in zip(model.weights, weights):
+            var.assign(array)
+        if opt_arrays is not None:
+            for var, array in zip(model.optimizer.variables, opt_arrays):
+                var.assign(array)
+        return model
+    finally:
+        reader.close()
+
+
+def load_weights(model, filepath) -> None:
+    """Set ``model``'s weights from a file written by save_weights or save (all checked first)."""
+    reader = _Reader(filepath)
+    try:
+        if not model.built:
+            raise ValueError(f"load_weights: model {model.name!r} is not built yet; build it first")
+        arrays = reader.arrays("weights", model.weights, "weights")
+        model.set_weights(arrays)
+    finally:
+        reader.close()

@@ -1,0 +1,56 @@
+"""Small shared helpers: unique layer names, the global seed, config checks."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_name_counts: dict = {}
+_rng = {"generator": np.random.default_rng()}
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed everything random in keras and graphc: initializers, dropout, shuffling."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"set_random_seed: expected a non-negative int, got {seed!r}")
+    from graphc import random as gc_random
+    _rng["generator"] = np.random.default_rng(int(seed))
+    gc_random.set_seed(int(seed))
+
+
+def rng() -> np.random.Generator:
+    """The generator used when no seed is given (seeded by ``set_random_seed``)."""
+    return _rng["generator"]
+
+
+def draw_seed() -> int:
+    return int(rng().integers(0, 2 ** 31 - 1))
+
+
+def clear_session() -> None:
+    """Forget the names handed out so far (the next Dense is ``dense`` again)."""
+    _name_counts.clear()
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """``dense``, then ``dense_1``, ``dense_2``, ... as Keras names layers."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def check_name(name, what: str) -> str:
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"{what}: the name must be a non-empty string without '/', got {name!r}")
+    return name
+
+
+def check_kwargs(kwargs: dict, allowed, cls_name: str) -> None:
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"Unrecognized keyword arguments passed to {cls_name}: {unknown}")
