@@ -9,7 +9,7 @@ namespace (``Op.globals``), so the emitted line reads
 A stochastic op is equal only to itself (its key is its identity): two
 draws of the same shape are different values, so CSE must never merge
 them, and constant folding must not run them at compile time
-(``is_stochastic``).
+(``stateful``, which the passes respect).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from graphc.types import as_dtype, format_shape
 class RandomUniformLike(Op):
     """Uniform values in [0, 1) with the run-time shape of its input."""
     name = "random_uniform_like"
-    is_stochastic = True
+    stateful = True  # never merged (CSE) or folded
 
     def __init__(self, dtype: str, seed):
         self.dtype = dtype
