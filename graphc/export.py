@@ -143,9 +143,12 @@ _LEAF_STYLE = {"placeholder": ', shape=ellipse, style=filled, fillcolor="#dbeafe
 def to_dot(obj, stage: str = "optimized") -> str:
     """Graphviz DOT source: scopes as nested clusters, shapes on edges."""
     g = to_networkx(obj, stage)
+    function = None if isinstance(obj, (Graph, Tensor)) else resolve_function(obj)
     lines = ["digraph graphc {", "  rankdir=TB;", "  compound=true;",
              '  node [shape=box, fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=8, color="#555555"];']
+    if function is not None:
+        lines.append(f"  label={_quote(f'{function.name} ({stage})')}; labelloc=t;")
     members: dict = {}
     for i, data in g.nodes(data=True):
         members.setdefault(data["group"], []).append(i)

@@ -101,7 +101,8 @@ def summary(obj) -> str:
     def typed(t):
         return f"{escape_text(t.name)} {format_shape(t.shape)} {t.dtype}"
 
-    lines.append("  inputs:   " + ("; ".join(typed(t) for t in graph.inputs) or "none"))
+    inputs = graph.inputs or [n for n in nodes if n.op.name == "placeholder"]
+    lines.append("  inputs:   " + ("; ".join(typed(t) for t in inputs) or "none"))
     lines.append("  outputs:  " + ("; ".join(typed(t) for t in graph.outputs) or "none"))
     variables = [n for n in nodes if isinstance(n.op, VariableOp)]
     params = sum(int(np.prod(v.shape)) for v in variables)

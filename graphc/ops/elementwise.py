@@ -118,8 +118,18 @@ class Elementwise(Op):
             return [elementwise(OUTPUT_GRADIENTS[self.expr], [node, g])]
         grads = []
         gsym = ARGS[len(node.inputs)]
+        # A tensor given twice is one value: merge its symbols, so maximum(x, x)
+        # sees the tie (d/dx1 = step(x - x) = 0) and no derivative is left with
+        # a constant expression over no inputs.
+        first, same = {}, {}
+        for i, inp in enumerate(node.inputs):
+            j = first.setdefault(id(inp), i)
+            if j != i:
+                same[ARGS[i]] = ARGS[j]
         for i, inp in enumerate(node.inputs):
             d = derivative(self.expr, i) if is_float(inp.dtype) else sp.S.Zero
+            if same:
+                d = d.xreplace(same)
             if d == 0:
                 grads.append(None)
                 continue

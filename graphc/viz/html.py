@@ -14,7 +14,7 @@ from graphc.export import as_graph, display_groups, graph_nodes, resolve_functio
 from graphc.graph import Graph, Tensor, escape_text
 from graphc.ops.leaves import PlaceholderOp
 from graphc.types import format_shape
-from graphc.viz.layout import layout
+from graphc.viz.layout import default_open, layout
 from graphc.viz.template import PAGE
 
 COLLAPSE_ABOVE = 60  # open with at most about this many boxes visible
@@ -32,7 +32,7 @@ def _kind(node) -> str:
     return name if name in ("placeholder", "variable", "constant") else "op"
 
 
-def _program_for(graph: Graph):
+def program_for(graph: Graph):
     """Generated code for a graph that is not a Function (placeholders become parameters)."""
     from graphc.lower.codegen import generate
     inputs = graph.inputs or [n for n in graph_nodes(graph) if isinstance(n.op, PlaceholderOp)]
@@ -42,7 +42,7 @@ def _program_for(graph: Graph):
         return None
 
 
-def build_view(graph: Graph, program, label: str) -> dict:
+def build_view(graph: Graph, program, label: str, collapse_above: int = COLLAPSE_ABOVE) -> dict:
     """The JSON document of one graph: nodes, groups with layers, code lines."""
     nodes = graph_nodes(graph)
     index = {id(n): i for i, n in enumerate(nodes)}
@@ -75,7 +75,8 @@ def build_view(graph: Graph, program, label: str) -> dict:
         node_docs.append(doc)
     group_docs = [{"p": g.path, "b": g.label, "u": g.parent, "z": g.size, "y": int(g.synthetic),
                    "L": g.layers, "e": g.edges} for g in groups]
-    return {"label": label, "nodes": node_docs, "groups": group_docs,
+    opened = sorted(default_open(groups, collapse_above) - {0})
+    return {"label": label, "nodes": node_docs, "groups": group_docs, "open": [groups[k].path for k in opened],
             "source": program.source if program is not None else ""}
 
 
@@ -85,19 +86,18 @@ def page_data(obj, title: str | None = None, collapse_above: int = COLLAPSE_ABOV
     views = []
     stats = ""
     if function is not None:
-        views.append(build_view(function.graph, function.program, "as optimized"))
+        views.append(build_view(function.graph, function.program, "as optimized", collapse_above))
         if function.written_graph is not function.graph:
             # Nodes that survived the passes are the same objects, so they keep their code lines.
-            views.append(build_view(function.written_graph, function.program, "as written"))
+            views.append(build_view(function.written_graph, function.program, "as written", collapse_above))
         from graphc.inspect import format_stats
         stats = format_stats(getattr(function, "stats", None))
         default_title = function.name
     else:
         graph = as_graph(obj)
-        views.append(build_view(graph, _program_for(graph), "graph"))
+        views.append(build_view(graph, program_for(graph), "graph", collapse_above))
         default_title = obj.name if isinstance(obj, Tensor) else "graph"
-    return {"title": title or default_title, "views": views, "stats": stats,
-            "collapseAbove": int(collapse_above)}
+    return {"title": title or default_title, "views": views, "stats": stats}
 
 
 def render_html(obj, title: str | None = None, collapse_above: int = COLLAPSE_ABOVE) -> str:

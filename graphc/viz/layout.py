@@ -15,10 +15,11 @@ Everything is iterative and linear-ish, so 100 000 nodes are fine.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
-CHUNK_LIMIT = 200   # a scope with more direct nodes than this is split into chunks
-CHUNK_SIZE = 100
+ITEM_LIMIT = 80    # a scope with more items than this is split into chunks,
+MAX_CHUNKS = 30    # about sqrt(items) of them, and at most this many
 SWEEPS = 4
 
 
@@ -59,33 +60,57 @@ def build_groups(paths: list) -> tuple:
     node_group = [group_id(p) for p in paths]
     for i, gid in enumerate(node_group):
         groups[gid].nodes.append(i)
+    for g in groups:
+        g.first = min(g.nodes) if g.nodes else 1 << 62
+    for gid in range(len(groups) - 1, 0, -1):  # children have larger ids than parents here
+        parent = groups[groups[gid].parent]
+        parent.first = min(parent.first, groups[gid].first)
 
-    # A huge flat scope would be unreadable even collapsed around it: split its
-    # direct nodes into chunks of consecutive schedule positions.
-    for gid in range(len(groups)):
-        g = groups[gid]
-        if len(g.nodes) <= CHUNK_LIMIT:
+    # A scope with too many items (nodes and child scopes) is unreadable even
+    # with everything around it closed: wrap runs of consecutive items (in
+    # schedule order) into synthetic chunks; chunks still too big are split again.
+    gid = 0
+    while gid < len(groups):
+        g, parent_id = groups[gid], gid
+        gid += 1
+        members = sorted(g.nodes + [~c for c in g.groups],
+                         key=lambda item: item if item >= 0 else groups[~item].first)
+        if len(members) <= ITEM_LIMIT:
             continue
-        members, g.nodes = g.nodes, []
-        for start in range(0, len(members), CHUNK_SIZE):
-            chunk = members[start:start + CHUNK_SIZE]
+        size = max(math.isqrt(len(members) - 1) + 1, -(-len(members) // MAX_CHUNKS))
+        g.nodes, g.groups = [], []
+        for start in range(0, len(members), size):
+            chunk = members[start:start + size]
             cid = len(groups)
-            label = f"nodes {start + 1}\u2013{start + len(chunk)}"
-            groups.append(Group(f"{g.path}/\u2026{start + 1}" if g.path else f"\u2026{start + 1}",
-                                label, gid, g.depth + 1, nodes=chunk, synthetic=True))
+            nodes = [i for i in chunk if i >= 0]
+            kids = [~i for i in chunk if i < 0]
+            if kids:
+                first_label = groups[kids[0]].label
+                last_label = groups[kids[-1]].label
+                label = first_label if len(kids) == 1 else f"{first_label} \u2026 {last_label}"
+            else:
+                label = f"nodes {start + 1}\u2013{start + len(chunk)}"
+            path = f"{g.path}/\u2026{start + 1}" if g.path else f"\u2026{start + 1}"
+            chunk_group = Group(path, label, parent_id, 0, nodes=nodes, groups=kids, synthetic=True)
+            chunk_group.first = min((i if i >= 0 else groups[~i].first) for i in chunk)
+            groups.append(chunk_group)
             g.groups.append(cid)
-            for i in chunk:
+            for i in nodes:
                 node_group[i] = cid
+            for k in kids:
+                groups[k].parent = cid
 
-    # Sizes and first positions, children before parents (ids grow with depth
-    # only loosely, so order by depth explicitly).
+    # Depths (chunks moved scopes down), then sizes, deepest first.
+    stack = [0]
+    while stack:
+        g = groups[stack.pop()]
+        for c in g.groups:
+            groups[c].depth = g.depth + 1
+            stack.append(c)
     for g in groups:
         g.size = len(g.nodes)
-        g.first = min(g.nodes) if g.nodes else 1 << 62
     for gid in sorted(range(1, len(groups)), key=lambda k: -groups[k].depth):
-        g, parent = groups[gid], groups[groups[gid].parent]
-        parent.size += g.size
-        parent.first = min(parent.first, g.first)
+        groups[groups[gid].parent].size += groups[gid].size
     return groups, node_group
 
 
@@ -197,3 +222,37 @@ def layout(paths: list, edges) -> tuple:
     for g in groups:
         _layer_group(groups, g)
     return groups, node_group
+
+
+def items(group: Group) -> list:
+    return [item for row in group.layers for item in row]
+
+
+def default_open(groups, limit: int) -> set:
+    """Group ids to open first: shallowest and smallest first, while at most
+    ``limit`` boxes show (the root is always open)."""
+    opened = {0}
+    visible = len(items(groups[0]))
+    queue = list(groups[0].groups)
+    while queue:
+        queue.sort(key=lambda k: (groups[k].depth, groups[k].size))
+        gid = queue.pop(0)
+        more = len(items(groups[gid])) - 1
+        if visible + more > limit:
+            continue
+        opened.add(gid)
+        visible += more
+        queue.extend(groups[gid].groups)
+    return opened
+
+
+def visible_boxes(groups, opened) -> int:
+    """How many boxes (nodes and closed groups) show when the groups ``opened`` are open."""
+    count, stack = 0, [0]
+    while stack:
+        for item in items(groups[stack.pop()]):
+            if item < 0 and ~item in opened:
+                stack.append(~item)
+            else:
+                count += 1
+    return count

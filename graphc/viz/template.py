@@ -44,8 +44,8 @@ main { position: fixed; top: var(--bar); left: 0; right: 0; bottom: 0; display: 
 #code-head { padding: 8px 14px; font-weight: 600; border-bottom: 1px solid #e2e8f0; }
 #code { flex: 1; overflow: auto; font-size: 11.5px; line-height: 1.5; padding: 4px 0; white-space: pre; }
 #code .ln { padding: 0 10px 0 0; }
-#code .ln.node { cursor: pointer; }
-#code .ln.node:hover { background: #f1f5f9; }
+#code .ln.traced { cursor: pointer; }
+#code .ln.traced:hover { background: #f1f5f9; }
 #code .ln.hl { background: #fde68a; }
 #code .no { display: inline-block; width: 44px; text-align: right; padding-right: 10px; color: #94a3b8; }
 #stats { margin: 0; padding: 8px 14px; border-top: 1px solid #e2e8f0; font-size: 11px; color: #334155; max-height: 22%; overflow: auto; }
@@ -58,8 +58,8 @@ svg text { font-size: 11px; fill: #0f172a; pointer-events: none; }
 .node.output rect { stroke-width: 2.6; stroke: #0f172a; }
 .node .sub, .group .sub { fill: #475569; font-size: 10px; }
 .node .name { font-weight: 600; }
-.node.selected rect { stroke: #dc2626; stroke-width: 3; }
 .node.match rect, .group.collapsed.match rect.front { stroke: #16a34a; stroke-width: 3; }
+.node.selected rect { stroke: #dc2626; stroke-width: 3; }
 .group.collapsed rect { fill: #e0e7ff; stroke: #4f46e5; stroke-width: 1.2; rx: 8; cursor: pointer; }
 .group.collapsed rect.back { fill: #c7d2fe; }
 .group.collapsed .name { font-weight: 600; fill: #312e81; }
@@ -139,30 +139,16 @@ function prepare(v) {
   v.nodes.forEach(function (n, i) { n.i.forEach(function (j) { v.users[j].push(i); }); });
   v.lineNode = {};
   v.nodes.forEach(function (n, i) { if (n.l) v.lineNode[n.l] = i; });
+  v.kids = v.groups.map(function (g) {
+    var out = [];
+    g.L.forEach(function (row) { row.forEach(function (item) { if (item < 0) out.push(~item); }); });
+    return out;
+  });
   v.byPath = {};
   v.groups.forEach(function (g, k) { v.byPath[g.p] = k; });
   v.ready = true;
 }
 function isOpen(gid) { return gid === 0 || expanded.has(view.groups[gid].p); }
-function itemCount(g) { var c = 0; g.L.forEach(function (row) { c += row.length; }); return c; }
-
-function defaultExpansion(v) {
-  var limit = DATA.collapseAbove, visible = itemCount(v.groups[0]);
-  var queue = childGroups(v, 0);
-  while (queue.length) {
-    queue.sort(function (a, b) { return v.groups[a].z - v.groups[b].z; });
-    var gid = queue.shift(), g = v.groups[gid], more = itemCount(g) - 1;
-    if (visible + more > limit) continue;
-    expanded.add(g.p);
-    visible += more;
-    queue = queue.concat(childGroups(v, gid));
-  }
-}
-function childGroups(v, gid) {
-  var out = [];
-  v.groups[gid].L.forEach(function (row) { row.forEach(function (item) { if (item < 0) out.push(~item); }); });
-  return out;
-}
 
 // ----------------------------------------------------------------- layout
 // Layers and orders come from Python; here they become coordinates, given
@@ -234,12 +220,15 @@ function computeBoxes() {
 
 // Outermost closed scope around each group (undefined when all are open).
 function closedAncestors() {
-  var rep = new Array(view.groups.length);
-  view.groups.forEach(function (g, gid) {
-    if (gid === 0) return;
-    var up = rep[g.u];
-    rep[gid] = up !== undefined ? up : (isOpen(gid) ? undefined : gid);
-  });
+  var rep = new Array(view.groups.length), stack = [0];
+  while (stack.length) {  // parents before children (chunks may have larger ids than their scopes)
+    var gid = stack.pop();
+    view.kids[gid].forEach(function (c) {
+      var up = rep[gid];
+      rep[c] = up !== undefined ? up : (isOpen(c) ? undefined : c);
+      stack.push(c);
+    });
+  }
   return rep;
 }
 function visibleItem(i, rep) { var r = rep[view.nodes[i].g]; return r === undefined ? i : ~r; }
@@ -429,10 +418,11 @@ function buildCode() {
   var code = document.getElementById("code");
   while (code.firstChild) code.removeChild(code.firstChild);
   if (!view.source) { htmlEl("div", "  (no generated code for this view)", "ln", code); return; }
-  view.source.split("\n").forEach(function (text, k) {
-    if (k === view.source.split("\n").length - 1 && text === "") return;
+  var all = view.source.split("\n");
+  all.forEach(function (text, k) {
+    if (k === all.length - 1 && text === "") return;
     var line = k + 1, node = view.lineNode[line];
-    var d = htmlEl("div", null, "ln" + (node !== undefined ? " node" : ""), code);
+    var d = htmlEl("div", null, "ln" + (node !== undefined ? " traced" : ""), code);
     d.setAttribute("data-line", String(line));
     htmlEl("span", String(line), "no", d);
     htmlEl("span", text, "src", d);
@@ -539,6 +529,7 @@ function showView(k) {
   view = DATA.views[k];
   prepare(view);
   selected = -1;
+  matches = [];  // indices of the previous view mean nothing here
   var buttons = document.getElementById("views").children;
   for (var b = 0; b < buttons.length; b++) buttons[b].classList.toggle("active", b === k);
   buildCode();
@@ -559,7 +550,7 @@ if (DATA.views.length > 1) {
   });
 }
 prepare(DATA.views[0]);
-defaultExpansion(DATA.views[0]);
+DATA.views[0].open.forEach(function (p) { expanded.add(p); });  // chosen in Python (layout.default_open)
 showView(0);
 window.graphcViewer = {
   visibleBoxes: function () { return Number(svg.getAttribute("data-visible-boxes")); },
