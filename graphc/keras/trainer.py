@@ -378,7 +378,8 @@ class Trainer:
         x = self._check_x(x, "train_on_batch")
         y = self._check_y(y, len(x), "train_on_batch")
         self.reset_metrics()
-        logs = {n: float(v) for n, v in zip(self.metrics_names, self.train_function(x, y))}
+        outputs = self.train_function(x, y)  # built first: it makes the metrics named below
+        logs = {n: float(v) for n, v in zip(self.metrics_names, outputs)}
         return self._format_logs(logs, return_dict)
 
     def test_on_batch(self, x, y, return_dict=False):
@@ -386,7 +387,8 @@ class Trainer:
         x = self._check_x(x, "test_on_batch")
         y = self._check_y(y, len(x), "test_on_batch")
         self.reset_metrics()
-        logs = {n: float(v) for n, v in zip(self.metrics_names, self.test_function(x, y))}
+        outputs = self.test_function(x, y)  # built first: it makes the metrics named below
+        logs = {n: float(v) for n, v in zip(self.metrics_names, outputs)}
         return self._format_logs(logs, return_dict)
 
     def predict_on_batch(self, x):

@@ -54,3 +54,18 @@ def check_kwargs(kwargs: dict, allowed, cls_name: str) -> None:
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(f"Unrecognized keyword arguments passed to {cls_name}: {unknown}")
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot rows for integer labels ``y``."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu" and not np.all(y == np.round(y)):
+        raise ValueError("to_categorical: labels must be integers")
+    y = y.astype(np.int64).reshape(-1)
+    if num_classes is None:
+        num_classes = int(y.max()) + 1
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must be in [0, {num_classes})")
+    out = np.zeros((y.size, num_classes), dtype=dtype)
+    out[np.arange(y.size), y] = 1
+    return out
