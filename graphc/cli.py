@@ -24,10 +24,9 @@ class TargetError(Exception):
 
 
 def _is_showable(obj) -> bool:
-    from graphc.export import resolve_function
+    from graphc.export import has_steps, resolve_function
     from graphc.graph import Graph, Tensor
-    return (isinstance(obj, (Tensor, Graph)) or resolve_function(obj) is not None
-            or hasattr(obj, "train_function") or hasattr(obj, "predict_function"))
+    return isinstance(obj, (Tensor, Graph)) or has_steps(obj) or resolve_function(obj) is not None
 
 
 def _ensure_function(obj, where: str):

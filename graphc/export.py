@@ -14,6 +14,7 @@ from graphc.graph import Graph, Tensor, escape_text, topological_order
 from graphc.types import format_shape
 
 STAGES = ("optimized", "written")
+STEP_ATTRIBUTES = ("train_function", "predict_function")
 
 
 def _is_function(obj) -> bool:
@@ -25,11 +26,19 @@ def resolve_function(obj):
     """The Function behind ``obj`` (itself, or a model's train/predict step); None if there is none."""
     if _is_function(obj):
         return obj
-    for attr in ("train_function", "predict_function"):
-        candidate = getattr(obj, attr, None)
+    for attr in STEP_ATTRIBUTES:
+        try:  # a model builds its steps lazily, and may refuse (not compiled yet)
+            candidate = getattr(obj, attr, None)
+        except Exception:  # noqa: BLE001
+            candidate = None
         if _is_function(candidate):
             return candidate
     return None
+
+
+def has_steps(obj) -> bool:
+    """Whether ``obj`` looks like a Keras model (has train/predict step attributes), without building them."""
+    return any(hasattr(type(obj), attr) or attr in getattr(obj, "__dict__", {}) for attr in STEP_ATTRIBUTES)
 
 
 def as_graph(obj, stage: str = "optimized") -> Graph:
@@ -43,7 +52,7 @@ def as_graph(obj, stage: str = "optimized") -> Graph:
     function = resolve_function(obj)
     if function is not None:
         return function.written_graph if stage == "written" else function.graph
-    if hasattr(obj, "train_function") or hasattr(obj, "predict_function"):
+    if has_steps(obj):
         raise TypeError(f"{type(obj).__name__} has no compiled step yet (train_function and "
                         "predict_function are not Functions): compile the model and fit or predict once")
     try:

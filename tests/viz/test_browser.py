@@ -7,7 +7,7 @@ import os
 import time
 
 import graphc as gc
-from conftest import build_mlp_step, build_scoped_graph
+from viz_helpers import build_mlp_step, build_scoped_graph
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -10,7 +10,7 @@ import pytest
 
 import graphc as gc
 import graphc.viz
-from conftest import build_scoped_graph
+from viz_helpers import build_scoped_graph
 from graphc.viz.html import page_data, render_html, script_json
 from graphc.viz.layout import layout, visible_boxes
 
