@@ -87,6 +87,8 @@ def test_viewer_expand_click_and_screenshot(browser, tmp_path):
     shot = os.path.join(REPO, "artifacts", "viewer.png")
     browser.screenshot(shot)
     assert os.path.getsize(shot) > 10_000
+    browser.click("#fit")  # and the whole graph, for a look at the folding
+    browser.screenshot(os.path.join(REPO, "artifacts", "viewer_overview.png"))
 
 
 def test_ten_thousand_nodes_open_collapsed(browser, tmp_path):
