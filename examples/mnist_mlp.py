@@ -100,6 +100,9 @@ model = build_model(DIGITS_FEATURES)
 
 def main(argv) -> None:
     global model
+    keras.utils.clear_session()     # names start again at "sequential", "dense"
+    keras.utils.set_random_seed(0)  # the same run every time (weights, shuffling)
+    model = build_model(DIGITS_FEATURES)
     if len(argv) > 1:
         (x_train, y_train), (x_test, y_test) = load_mnist(argv[1])
         print(f"MNIST from {argv[1]}: {len(x_train)} training and {len(x_test)} test images")

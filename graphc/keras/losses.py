@@ -91,7 +91,8 @@ class Loss:
         return type(self).fn(y_true, y_pred, **self.options)
 
     def __call__(self, y_true, y_pred):
-        with gc.name_scope(self.name):
+        # scope "loss" (not the long loss name) keeps the generated identifiers readable
+        with gc.name_scope("loss"):
             values = self.per_sample(y_true, y_pred)
             return gc.reduce_mean(values) if values.ndim else values
 
