@@ -6,7 +6,7 @@
     f = gc.function([x], y)
     print(f.source)
 """
-from graphc import random
+from graphc import debugging, random
 from graphc.autodiff import grad, hessian, jacobian
 from graphc.export import to_dot, to_networkx
 from graphc.function import Function, function

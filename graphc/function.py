@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from graphc.graph import Graph, Tensor, topological_order
+from graphc.debugging import check_numerics_enabled
 from graphc.lower.codegen import generate
 from graphc.passes import optimize as optimize_graph
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, Variable, as_tensor
@@ -66,7 +67,8 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function",
-                 optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False):
+                 optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False,
+                 check_numerics: bool | None = None):
         self.single_output = isinstance(outputs, Tensor)
         outputs = [outputs] if self.single_output else list(outputs)
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
@@ -82,7 +84,10 @@ class Function:
         self.name = name
         self.written_graph = Graph(inputs, outputs, self.updates)  # as the user built it
         self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
-        self.program = generate(self.graph, name)
+        if check_numerics is None:
+            check_numerics = check_numerics_enabled()
+        self.check_numerics = bool(check_numerics)
+        self.program = generate(self.graph, name, check_numerics=self.check_numerics)
         self.source = self.program.source
         self._fn = self.program.compile()
 
@@ -121,15 +126,18 @@ class Function:
 
 
 def function(inputs, outputs, updates=None, name: str = "graphc_function", optimize: int = 2,
-             passes: dict | None = None, keep_graphs: bool = False) -> Function:
+             passes: dict | None = None, keep_graphs: bool = False,
+             check_numerics: bool | None = None) -> Function:
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
 
     ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
     ``passes={"fusion": False}`` switches passes off by name; with
-    ``keep_graphs=True`` ``f.stats`` holds the graph after every pass.
+    ``keep_graphs=True`` ``f.stats`` holds the graph after every pass;
+    ``check_numerics=True`` raises ``NumericsError`` at the first NaN or Inf
+    (default: ``gc.debugging.enable_check_numerics()`` was called).
     """
     return Function(inputs, outputs, updates, name=name, optimize=optimize, passes=passes,
-                    keep_graphs=keep_graphs)
+                    keep_graphs=keep_graphs, check_numerics=check_numerics)
 
 
 # ---------------------------------------------------------------- eager eval

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphc.debugging import NumericsChecker
 from graphc.graph import Graph, escape_text, topological_order
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, VariableOp
 from graphc.types import format_shape
@@ -93,11 +94,19 @@ def _comment(node) -> str:
     return f"  # {escape_text(node.name, 60)} {format_shape(node.shape)} {node.dtype}"
 
 
-def generate(graph: Graph, name: str = "graphc_function") -> Program:
-    """Write ``graph`` as the source of one Python function named ``name``."""
+def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool = False) -> Program:
+    """Write ``graph`` as the source of one Python function named ``name``.
+
+    With ``check_numerics`` every floating-point value is checked for NaN
+    and Inf right after the statement that computes it.
+    """
     namer = Namer()
     fn_name = namer(name)
     names, namespace, node_lines = {}, {"np": np}, {}
+    checker = None
+    if check_numerics:
+        checker = NumericsChecker()
+        namespace[namer("check_numerics")] = checker
     params = []
     for ph in graph.inputs:
         names[id(ph)] = namer(ph.name)
@@ -132,6 +141,8 @@ def generate(graph: Graph, name: str = "graphc_function") -> Program:
                 body.append(_comment(node).strip())
                 node_lines[id(node)] = len(body) + 2
                 body.extend(statements)
+            if checker is not None and node.dtype.kind == "f":
+                body.append(f"check_numerics({ident}, {checker.register(node)})")
 
     results = []
     for out in graph.outputs:
