@@ -21,7 +21,7 @@ import sympy as sp
 
 from graphc.graph import Graph
 from graphc.ops.elementwise import result_dtype
-from graphc.ops.scalar import ARGS, MAX_ARGS, count_ops
+from graphc.ops.scalar import ARGS, MAX_ARGS
 from graphc.passes.expressions import build_like, is_elementwise
 from graphc.passes.rewrite import rebuilt
 from graphc.types import broadcast_shapes, is_static
@@ -36,6 +36,32 @@ def _is_cheap(expr) -> bool:
     """Arithmetic only (no exp, tanh, ...): fine to compute twice."""
     return all(isinstance(e, _CHEAP) or (isinstance(e, sp.Pow) and e.exp.is_Integer)
                for e in sp.preorder_traversal(expr))
+
+
+def _measure(expr) -> tuple:
+    """(operation count, whether ``expr`` is already expanded), in one walk.
+
+    Far cheaper than ``sympy.count_ops``. Expanded means no product or
+    positive integer power has a sum as a factor: expanding it again cannot
+    shrink it (sums merge their like terms as they are built).
+    """
+    size, expanded, stack = 0, True, [expr]
+    while stack:
+        e = stack.pop()
+        if e.is_Atom:
+            continue
+        args = e.args
+        if e.is_Add or e.is_Mul:
+            size += len(args) - 1
+            if e.is_Mul and expanded:
+                expanded = not any(a.is_Add or (a.is_Pow and a.base.is_Add and a.exp.is_Integer
+                                                and a.exp > 0) for a in args)
+        else:
+            size += 1
+            if e.is_Pow and e.base.is_Add and e.exp.is_Integer and e.exp > 1:
+                expanded = False
+        stack.extend(args)
+    return size, expanded
 
 
 def _materialized(order, roots) -> set:
@@ -88,15 +114,18 @@ def fuse_elementwise(graph: Graph) -> Graph:
 
     def sound(node, expr) -> bool:
         """Whether ``expr`` computes exactly node's shape and dtype."""
-        if len(expr.free_symbols) > MAX_ARGS:
+        free = expr.free_symbols
+        if len(free) > MAX_ARGS:
             return False
-        body, inputs = canonical(expr)
-        if not inputs:
+        if not free:
             return is_static(node.shape)
+        inputs = [tensor_of[s] for s in free]
         if broadcast_shapes(*(t.shape for t in inputs)) != node.shape:
             return False
-        dtypes = tuple(t.dtype for t in inputs)
-        return all(d == node.dtype for d in dtypes) or result_dtype(body, dtypes) == node.dtype
+        if all(t.dtype == node.dtype for t in inputs):
+            return True
+        body, inputs = canonical(expr)
+        return result_dtype(body, tuple(t.dtype for t in inputs)) == node.dtype
 
     def tensor(node):
         new = mapping.get(id(node))
@@ -118,8 +147,10 @@ def fuse_elementwise(graph: Graph) -> Graph:
             bound += size
         expr = node.op.expr.xreplace(dict(zip(ARGS, values)))
         if bound > EXPAND_ABOVE:
-            expr = sp.expand(expr, **_EXPAND)
-            bound = count_ops(expr)
+            bound, expanded = _measure(expr)
+            if bound > EXPAND_ABOVE and not expanded:
+                expr = sp.expand(expr, **_EXPAND)
+                bound = _measure(expr)[0]
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
         elif id(node) in keep:
