@@ -28,6 +28,19 @@ def absorb_scalar_constants(node: Tensor):
     return build_like(node, expr, list(node.inputs))
 
 
+def merge_repeated_inputs(node: Tensor):
+    """x - x, x / x, x * x: a tensor given twice is one value, so its symbols
+    merge and SymPy's evaluation simplifies (x0 - x0 -> 0, x0*x0 -> x0**2)."""
+    first, same = {}, {}
+    for i, inp in enumerate(node.inputs):
+        j = first.setdefault(id(inp), i)
+        if j != i:
+            same[ARGS[i]] = ARGS[j]
+    if not same:
+        return None
+    return build_like(node, node.op.expr.xreplace(same), list(node.inputs))
+
+
 def collapse_identity(node: Tensor):
     """-(-x), exp(log x), log(exp x), (x*2)/2 ...: a composition that is its input."""
     # Only unary chains can collapse to their input; checking them is cheap.
@@ -112,7 +125,7 @@ def drop_stop_gradient(node: Tensor):
 
 
 RULES = {
-    Elementwise: [absorb_scalar_constants, collapse_identity],
+    Elementwise: [absorb_scalar_constants, merge_repeated_inputs, collapse_identity],
     Transpose: [transpose_of_transpose, transpose_of_matmul],
     Reshape: [reshape_chain],
     ReshapeLike: [reshape_chain],
