@@ -22,18 +22,27 @@ def shifted(expr, offset: int):
     return expr.xreplace({s: ARGS[int(s.name[1:]) + offset] for s in expr.free_symbols})
 
 
-def compose(node: Tensor, absorb) -> tuple:
+def compose(node: Tensor, absorb, levels: int = 1) -> tuple:
     """(expression, inputs) of elementwise ``node`` with the elementwise inputs
-    for which ``absorb(input)`` holds written into it."""
+    for which ``absorb(input)`` holds written into it, ``levels`` deep."""
+    expr, inputs = node.op.expr, list(node.inputs)
+    for _ in range(levels):
+        if not any(is_elementwise(inp) and absorb(inp) for inp in inputs):
+            break
+        expr, inputs = _compose_once(expr, inputs, absorb)
+    return expr, inputs
+
+
+def _compose_once(expr, node_inputs, absorb) -> tuple:
     mapping, inputs = {}, []
-    for i, inp in enumerate(node.inputs):
+    for i, inp in enumerate(node_inputs):
         if is_elementwise(inp) and absorb(inp) and len(inputs) + len(inp.inputs) <= MAX_ARGS:
             mapping[ARGS[i]] = shifted(inp.op.expr, len(inputs))
             inputs.extend(inp.inputs)
         else:
             mapping[ARGS[i]] = ARGS[len(inputs)]
             inputs.append(inp)
-    return node.op.expr.xreplace(mapping), inputs
+    return expr.xreplace(mapping), inputs
 
 
 def scalar_value(node: Tensor, compute_dtype=None):

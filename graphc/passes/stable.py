@@ -16,10 +16,11 @@ from graphc.ops.array import OneHot, expand_dims
 from graphc.ops.elementwise import TABLE, Elementwise
 from graphc.ops.nn import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from graphc.ops.reduce import LogSoftmax, Reduce, Softmax
-from graphc.ops.scalar import sigmoid, softplus
-from graphc.passes.expressions import build_like, compose, is_elementwise
+from graphc.ops.scalar import ARGS, sigmoid, softplus
+from graphc.passes.expressions import build_like, compose, scalar_value
 from graphc.passes.simplify import run_rules
 
+COMPOSE_LEVELS = 2
 _a = sp.Wild("a")
 EXPRESSION_RULES = [
     (sp.log(sigmoid(_a)), -softplus(-_a)),
@@ -37,8 +38,12 @@ def _stabilize(expr):
 def stable_expression(node: Tensor):
     if not node.op.expr.has(sp.log):
         return None
-    expr, inputs = compose(node, lambda inp: True) if any(is_elementwise(i) for i in node.inputs) \
-        else (node.op.expr, list(node.inputs))
+    # The patterns span up to three elementwise nodes (log, 1 - s, sigmoid).
+    expr, inputs = compose(node, lambda inp: True, levels=COMPOSE_LEVELS)
+    # Scalar constants written in, so 1 + exp(a) matches before simplify ran
+    # (autodiff stabilizes the graph as the user wrote it).
+    values = {ARGS[i]: v for i, inp in enumerate(inputs) if (v := scalar_value(inp, node.dtype)) is not None}
+    expr = expr.xreplace(values) if values else expr
     stable = _stabilize(expr)
     if stable == expr:
         return None
