@@ -59,7 +59,8 @@ def _as_array(value, dtype, what: str) -> np.ndarray:
             raise TypeError(f"{what}: float values {array.dtype} do not convert exactly to {dtype}")
         return np.array(array, dtype=dtype)
     array = np.array(value)
-    if isinstance(value, (float, list, tuple)) and array.dtype == np.float64:
+    # (np.float64 subclasses float, but a numpy scalar keeps its own dtype)
+    if isinstance(value, (float, list, tuple)) and not isinstance(value, np.generic) and array.dtype == np.float64:
         array = array.astype(DEFAULT_FLOAT)  # Python floats become float32, as in TensorFlow
     elif isinstance(value, (int, list, tuple)) and array.dtype == np.int64 and not isinstance(value, bool):
         array = array.astype(DEFAULT_INT)

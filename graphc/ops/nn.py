@@ -14,7 +14,7 @@ from graphc.ops.leaves import as_tensor
 from graphc.ops.reduce import log_softmax, reduce_sum, softmax
 from graphc.types import format_shape, is_float
 
-_LOG_SOFTMAX_LAST = ["{t} = {x} - np.max({x}, axis=-1, keepdims=True)",
+_LOG_SOFTMAX_LAST = ["{t} = {x} - np.max({x}, axis=-1, keepdims=True, initial=-np.inf)",
                      "{t} -= np.log(np.sum(np.exp({t}), axis=-1, keepdims=True))"]
 
 
@@ -86,7 +86,7 @@ class SparseSoftmaxCrossEntropyGrad(Op):
 
     def emit(self, out, args, node):
         labels, x, g = args
-        return [f"{out} = np.exp({x} - np.max({x}, axis=-1, keepdims=True))",
+        return [f"{out} = np.exp({x} - np.max({x}, axis=-1, keepdims=True, initial=-np.inf))",
                 f"{out} /= np.sum({out}, axis=-1, keepdims=True)",
                 f"np.put_along_axis({out}, {labels}[..., None], "
                 f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",

@@ -139,7 +139,8 @@ class Softmax(Op):
 
     def emit(self, out, args, node):
         x, a = args[0], self.axis
-        return [f"{out} = np.exp({x} - np.max({x}, axis={a}, keepdims=True))",
+        # initial=-inf: an empty axis gives an empty result, not a reduction error
+        return [f"{out} = np.exp({x} - np.max({x}, axis={a}, keepdims=True, initial=-np.inf))",
                 f"{out} /= np.sum({out}, axis={a}, keepdims=True)"]
 
     def grad(self, node, g):
@@ -157,7 +158,7 @@ class LogSoftmax(Op):
 
     def emit(self, out, args, node):
         x, a = args[0], self.axis
-        return [f"{out} = {x} - np.max({x}, axis={a}, keepdims=True)",
+        return [f"{out} = {x} - np.max({x}, axis={a}, keepdims=True, initial=-np.inf)",
                 f"{out} -= np.log(np.sum(np.exp({out}), axis={a}, keepdims=True))"]
 
     def grad(self, node, g):

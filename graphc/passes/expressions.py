@@ -71,6 +71,10 @@ def build_like(node: Tensor, expr, inputs) -> Tensor | None:
     """An elementwise node for ``expr`` that can replace ``node``, or None
     when it would change the shape or dtype."""
     if not expr.free_symbols:
+        if expr is sp.true or expr is sp.false:  # e.g. less(x, x)
+            if is_static(node.shape) and node.dtype == np.bool_:
+                return constant(np.full(node.shape, bool(expr)), name=node.name.rpartition("/")[2])
+            return None
         if expr.is_number and expr.is_real:
             value = float(expr)
             if is_static(node.shape):

@@ -130,7 +130,10 @@ def fuse_elementwise(graph: Graph) -> Graph:
     def tensor(node):
         new = mapping.get(id(node))
         if new is None:  # an inlined value needed as an array after all
-            new = mapping[id(node)] = build_like(node, *canonical(inline[id(node)][0]))
+            new = build_like(node, *canonical(inline[id(node)][0]))
+            if new is None:  # the expression cannot stand for the node: keep the node
+                new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+            mapping[id(node)] = new
         return new
 
     for node in order:
@@ -154,7 +157,10 @@ def fuse_elementwise(graph: Graph) -> Graph:
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
         elif id(node) in keep:
-            mapping[id(node)] = build_like(node, *canonical(expr))
+            new = build_like(node, *canonical(expr))
+            if new is None:  # the expression cannot stand for the node (e.g. a bool constant of unknown shape)
+                new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+            mapping[id(node)] = new
         else:
             inline[id(node)] = (expr, bound)
     return Graph(graph.inputs, [mapping[id(o)] for o in graph.outputs],
