@@ -148,7 +148,7 @@ class Builder:
 
     # names and lines ------------------------------------------------------
     def add(self, tensor, sym, code, pool=True):
-        name = f"t{len(self.names)}"
+        name = f"t{len(self.lines)}"  # (an op may hand back its input: a fresh name all the same)
         self.names[id(tensor)] = name
         self.lines.append(f"{name} = {code}")
         assert tuple(tensor.shape) == _static(sym), (code, tensor.shape, sym)
