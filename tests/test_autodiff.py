@@ -480,3 +480,13 @@ def test_grad_does_not_evaluate():
     x = gc.placeholder((None, None), "float64")
     g = gc.grad(gc.reduce_sum(gc.softmax(x) * gc.log(x)), x)
     assert g.shape == (None, None)
+
+
+def test_same_tensor_in_both_arguments_of_a_kinked_op():
+    # maximum(x, x) is x: the tie gives the whole gradient to the first argument
+    x = gc.placeholder((2,), "float64")
+    v = np.array([1.0, -2.0])
+    for op in (gc.maximum, gc.minimum):
+        np.testing.assert_array_equal(gc.grad(op(x, x), x).eval({x: v}), [1.0, 1.0])
+    np.testing.assert_array_equal(gc.grad(gc.clip(x, x, x), x).eval({x: v}), [1.0, 1.0])
+    np.testing.assert_array_equal(gc.grad(gc.where(x > x, x, 2.0 * x), x).eval({x: v}), [2.0, 2.0])
