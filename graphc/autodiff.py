@@ -11,8 +11,13 @@ Conventions:
 - Integer and boolean tensors, and ``stop_gradient``, pass no gradient.
 - A source the outputs do not depend on gets zeros.
 - Zero is strong: where the incoming gradient is exactly 0, an input's
-  gradient is exactly 0 even if the local derivative there is inf or NaN.
-  So ``where(x > 0, sqrt(x), 0)`` has gradient 0 (not NaN) at x <= 0.
+  gradient is exactly 0 even if the op's local derivative there is inf or
+  NaN (a pole or a log: sqrt, log, division, negative powers). So
+  ``where(x > 0, sqrt(x), 0)`` has gradient 0 (not NaN) at x <= 0, and so do
+  ``where(x > 0, log(x), 0)`` and ``where(x > 0, 1 / x, 0)``. A NaN *value*
+  computed in the branch not taken still reaches a product's gradient
+  (``where(x > 0, sqrt(x) * log(x), 0)`` is NaN at x < 0, as in TensorFlow
+  and JAX): feed such a branch a safe input, ``t = where(x > 0, x, 1)``.
 """
 from __future__ import annotations
 

@@ -109,7 +109,12 @@ class GradientTape:
         if output_gradients is None:
             seeds = [array.ones_like(t) for t in targets]
         else:
-            seeds = [autodiff._seed(t, g) for t, g in zip(targets, _flatten(output_gradients)[0])]
+            # one target: output_gradients is its weight (an array is not a list of rows)
+            weights = [output_gradients] if isinstance(target, Tensor) else _flatten(output_gradients)[0]
+            if len(weights) != len(targets):
+                raise ValueError(f"GradientTape.gradient: {len(targets)} targets but "
+                                 f"{len(weights)} output_gradients")
+            seeds = [autodiff._seed(t, g) for t, g in zip(targets, weights)]
         watched = [s for s in flat if self._is_source(s)]
         found = autodiff.backprop(targets, seeds, watched, through=self._through) if watched else []
         by_source = {id(s): g for s, g in zip(watched, found)}

@@ -490,3 +490,13 @@ def test_same_tensor_in_both_arguments_of_a_kinked_op():
         np.testing.assert_array_equal(gc.grad(op(x, x), x).eval({x: v}), [1.0, 1.0])
     np.testing.assert_array_equal(gc.grad(gc.clip(x, x, x), x).eval({x: v}), [1.0, 1.0])
     np.testing.assert_array_equal(gc.grad(gc.where(x > x, x, 2.0 * x), x).eval({x: v}), [2.0, 2.0])
+
+
+def test_nan_value_in_untaken_branch_needs_a_safe_input():
+    # documented limit of strong zeros: sqrt(x) * log(x) is NaN at x < 0 and the
+    # product's gradient multiplies by it; the safe-input idiom gives exact zeros
+    x = gc.placeholder((3,), "float64")
+    safe = gc.where(x > 0, x, 1.0)
+    y = gc.reduce_sum(gc.where(x > 0, gc.sqrt(safe) * gc.log(safe), 0.0))
+    g = gc.grad(y, x).eval({x: X_EDGE})
+    np.testing.assert_allclose(g, [0.0, 0.0, np.log(4.0) / 4.0 + 1.0 / 2.0])

@@ -168,6 +168,12 @@ def test_several_targets_and_output_gradients():
     w = np.array([3.0, 0.5])
     g = tape.gradient(y1, x, output_gradients=gc.constant(w, dtype="float64"))
     np.testing.assert_allclose(value(g), 2 * x.numpy() * w)
+    g = tape.gradient(y1, x, output_gradients=w)  # an array for one target is its weight
+    np.testing.assert_allclose(value(g), 2 * x.numpy() * w)
+    g = tape.gradient([y1, y2], x, output_gradients=[w, 2.0])
+    np.testing.assert_allclose(value(g), 2 * x.numpy() * w + 2 * np.exp(x.numpy()))
+    with pytest.raises(ValueError, match="output_gradients"):
+        tape.gradient([y1, y2], x, output_gradients=[w])
 
 
 # ------------------------------------------------------------- persistence
