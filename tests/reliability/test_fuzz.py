@@ -19,7 +19,7 @@ import graphc as gc
 from tests.reference import Reference
 from tests.reliability import graphgen
 
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=15, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
