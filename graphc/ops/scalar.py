@@ -199,8 +199,11 @@ class NumpyPrinter(StrPrinter):
 
     def _print_Function(self, expr):
         if isinstance(expr, ScalarFunction):
+            # each argument printed once: printing it again for the grouped
+            # form doubled the work at every level of nesting
             plain = [self._print(a) for a in expr.args]
-            grouped = {f"p{i}": self._arg(a) for i, a in enumerate(expr.args)}
+            grouped = {f"p{i}": text if precedence(a) >= PRECEDENCE["Func"] else f"({text})"
+                       for i, (a, text) in enumerate(zip(expr.args, plain))}
             return type(expr).template.format(*plain, **grouped)
         args = [self._print(a) for a in expr.args]
         name = _NUMPY_FUNCTIONS.get(type(expr).__name__)

@@ -152,8 +152,13 @@ def fuse_elementwise(graph: Graph) -> Graph:
         if bound > EXPAND_ABOVE:
             bound, expanded = _measure(expr)
             if bound > EXPAND_ABOVE and not expanded:
-                expr = sp.expand(expr, **_EXPAND)
-                bound = _measure(expr)[0]
+                # Keep the expansion only when it is no larger: it collapses
+                # polynomials (repeated derivatives) but multiplies out
+                # products of unrelated sums.
+                expansion = sp.expand(expr, **_EXPAND)
+                size = _measure(expansion)[0]
+                if size <= bound:
+                    expr, bound = expansion, size
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
         elif id(node) in keep:
