@@ -1,6 +1,7 @@
 """Function: a graph compiled to numpy source, callable on arrays."""
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -11,6 +12,9 @@ from graphc.lower.codegen import generate
 from graphc.passes import optimize as optimize_graph
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, Variable, as_tensor
 from graphc.types import format_shape
+
+
+MAX_SIGNATURES = 8  # input-shape signatures whose buffers a Function keeps (per thread)
 
 
 def _check_updates(updates) -> list:
@@ -68,7 +72,7 @@ class Function:
 
     def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function",
                  optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False,
-                 check_numerics: bool | None = None):
+                 check_numerics: bool | None = None, plan_memory: bool = True):
         self.single_output = isinstance(outputs, Tensor)
         outputs = [outputs] if self.single_output else list(outputs)
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
@@ -87,9 +91,12 @@ class Function:
         if check_numerics is None:
             check_numerics = check_numerics_enabled()
         self.check_numerics = bool(check_numerics)
-        self.program = generate(self.graph, name, check_numerics=self.check_numerics)
+        self.program = generate(self.graph, name, check_numerics=self.check_numerics,
+                                plan_memory=plan_memory)
         self.source = self.program.source
         self._fn = self.program.compile()
+        self._no_buffers = (None,) * len(self.program.slot_keys)
+        self._local = threading.local()  # buffers are per thread: calls may run concurrently
 
     def __repr__(self):
         return f"<graphc.Function {self.name!r} inputs={[t.name for t in self.inputs]} outputs={len(self.outputs)}>"
@@ -111,8 +118,40 @@ class Function:
     def __call__(self, *args, **kwargs):
         arrays = self._arrays(args, kwargs)
         with np.errstate(all="ignore"):
-            results = self._fn(*arrays)
+            if not self._no_buffers:
+                results = self._fn(*arrays)
+            else:
+                results = self._call_with_buffers(arrays)
         return results[0] if self.single_output else results
+
+    def _call_with_buffers(self, arrays) -> list:
+        cache = getattr(self._local, "buffers", None)
+        if cache is None:
+            cache = self._local.buffers = {}
+        signature = tuple(a.shape for a in arrays)
+        buffers = cache.get(signature)
+        if buffers is not None:
+            return self._fn(*arrays, buffers)[0]
+        # First call for these shapes: numpy allocates, and the arrays it
+        # made become this signature's buffers.
+        results, produced = self._fn(*arrays, self._no_buffers)
+        if len(cache) >= MAX_SIGNATURES:
+            del cache[next(iter(cache))]
+        cache[signature] = self._adopt(produced)
+        return results
+
+    def _adopt(self, produced) -> tuple:
+        """One buffer per slot from the arrays of a first call, or no buffers
+        (always allocate) if values sharing a slot disagree in shape."""
+        buffers = list(self._no_buffers)
+        for slot, array in zip(self.program.produced_slots, produced):
+            usable = isinstance(array, np.ndarray) and array.flags.writeable and array.base is None
+            held = buffers[slot]
+            if not usable or (held is not None and (held.shape != array.shape or held.dtype != array.dtype)):
+                return self._no_buffers
+            if held is None:
+                buffers[slot] = array
+        return tuple(buffers)
 
     def print_source(self, file=None) -> None:
         """Print the generated code with line numbers, then the pass statistics."""
@@ -127,17 +166,19 @@ class Function:
 
 def function(inputs, outputs, updates=None, name: str = "graphc_function", optimize: int = 2,
              passes: dict | None = None, keep_graphs: bool = False,
-             check_numerics: bool | None = None) -> Function:
+             check_numerics: bool | None = None, plan_memory: bool = True) -> Function:
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
 
     ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
     ``passes={"fusion": False}`` switches passes off by name; with
     ``keep_graphs=True`` ``f.stats`` holds the graph after every pass;
     ``check_numerics=True`` raises ``NumericsError`` at the first NaN or Inf
-    (default: ``gc.debugging.enable_check_numerics()`` was called).
+    (default: ``gc.debugging.enable_check_numerics()`` was called);
+    ``plan_memory=False`` lets numpy allocate every value instead of
+    reusing buffers across calls.
     """
     return Function(inputs, outputs, updates, name=name, optimize=optimize, passes=passes,
-                    keep_graphs=keep_graphs, check_numerics=check_numerics)
+                    keep_graphs=keep_graphs, check_numerics=check_numerics, plan_memory=plan_memory)
 
 
 # ---------------------------------------------------------------- eager eval

@@ -19,6 +19,8 @@ import numpy as np
 from graphc.debugging import NumericsChecker
 from graphc.graph import Graph, escape_text, topological_order
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, VariableOp
+from graphc.lower.memory import (BufferPool, bufferable, deferrable_updates, escaping,
+                                 last_uses, storage_root)
 from graphc.types import format_shape
 
 _RESERVED = (set(keyword.kwlist) | set(getattr(keyword, "softkwlist", ())) | set(dir(builtins))
@@ -67,9 +69,7 @@ class Namer:
 def aliases_storage(node) -> bool:
     """Whether the value of ``node`` may share memory with a Variable's storage
     (changed by later updates) or a constant's (read-only, shared by every call)."""
-    while getattr(node.op, "returns_view", False):
-        node = node.inputs[0]
-    return isinstance(node.op, (VariableOp, ConstantOp))
+    return isinstance(storage_root(node).op, (VariableOp, ConstantOp))
 
 
 @dataclass
@@ -81,6 +81,11 @@ class Program:
     filename: str
     names: dict = field(default_factory=dict)       # id(node) -> identifier
     node_lines: dict = field(default_factory=dict)  # id(node) -> first line number (1-based)
+    # With buffers: the function takes a tuple of buffers (one per slot, or
+    # Nones to allocate) and returns (outputs, produced), where produced[k]
+    # is the array computed into slot produced_slots[k].
+    produced_slots: list = field(default_factory=list)
+    slot_keys: list = field(default_factory=list)
 
     def compile(self):
         lines = self.source.splitlines(keepends=True)
@@ -94,13 +99,15 @@ def _comment(node) -> str:
     return f"  # {escape_text(node.name, 60)} {format_shape(node.shape)} {node.dtype}"
 
 
-def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool = False) -> Program:
+def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool = False,
+             plan_memory: bool = True) -> Program:
     """Write ``graph`` as the source of one Python function named ``name``.
 
-    With ``check_numerics`` every floating-point value is checked for NaN
-    and Inf right after the statement that computes it.
+    With ``plan_memory`` values are written into reused buffers (see
+    memory.py); with ``check_numerics`` every floating-point value is
+    checked for NaN and Inf right after the statement that computes it.
     """
-    namer = Namer()
+    namer = Namer({"buffers"})
     fn_name = namer(name)
     names, namespace, node_lines = {}, {"np": np}, {}
     checker = None
@@ -112,37 +119,86 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
         names[id(ph)] = namer(ph.name)
         params.append(names[id(ph)])
 
-    body = []
-    for node in topological_order(graph.roots + [var for var, _ in graph.updates]):
-        if id(node) in names:
+    nodes = topological_order(graph.roots + [var for var, _ in graph.updates])
+    for node in nodes:  # leaves first: parameters, variables and constants
+        if id(node) in names or not node.op.is_leaf:
             continue
-        op = node.op
-        if isinstance(op, PlaceholderOp):
+        if isinstance(node.op, PlaceholderOp):
             raise ValueError(f"the graph needs placeholder {node.name!r}, which is not among the inputs")
         ident = names[id(node)] = namer(node.name)
-        if isinstance(op, VariableOp):
-            namespace[ident] = node.value
-        elif isinstance(op, ConstantOp):
-            namespace[ident] = op.value[()] if op.value.ndim == 0 else op.value
-        else:
-            args = [names[id(i)] for i in node.inputs]
-            # An op may bind objects (e.g. a random Generator) in the module's
-            # namespace: op.globals() -> {hint: object}; their fresh names
-            # follow the input names in ``args``.
-            for hint, obj in (op.globals() if hasattr(op, "globals") else {}).items():
-                bound = namer(hint)
-                namespace[bound] = obj
-                args.append(bound)
-            statements = op.emit(ident, args, node)
-            if len(statements) == 1:
-                node_lines[id(node)] = len(body) + 2  # 1-based, after the def line
-                body.append(statements[0] + _comment(node))
+        namespace[ident] = node.value if isinstance(node.op, VariableOp) else (
+            node.op.value[()] if node.op.value.ndim == 0 else node.op.value)
+
+    computed = [n for n in nodes if not n.op.is_leaf]
+    deferred = deferrable_updates(graph, computed) if plan_memory and not check_numerics else {}
+    sequence = [n for n in computed if id(n) not in deferred] + [n for n in computed if id(n) in deferred]
+    escapes = escaping(graph)
+    last = last_uses(sequence)
+    pool = BufferPool()
+    releases: dict = {}
+    produced, produced_slots = [], []
+
+    body, tail, tail_nodes = [], [], []
+    for i, node in enumerate(sequence):
+        for slot in releases.pop(i, ()):
+            pool.give(slot)
+        scratch_slots = []
+
+        def scratch(value_name, shape, is_bool, _slots=scratch_slots):
+            slot = pool.take(shape, "bool" if is_bool else node.dtype)
+            _slots.append(slot)
+            produced.append(value_name)
+            produced_slots.append(slot)
+            return pool.name(slot)
+
+        args = [names[id(inp)] for inp in node.inputs]
+        # An op may bind objects (e.g. a random Generator) in the module's
+        # namespace: op.globals() -> {hint: object}; their fresh names
+        # follow the input names in ``args``.
+        for hint, obj in (node.op.globals() if hasattr(node.op, "globals") else {}).items():
+            bound = namer(hint)
+            namespace[bound] = obj
+            args.append(bound)
+
+        statements = None
+        lines = tail if id(node) in deferred else body
+        mark = len(produced)
+        if id(node) in deferred:
+            var = deferred[id(node)]
+            target = next(k for k, inp in enumerate(node.inputs) if inp is var)
+            statements = node.op.emit_update(names[id(var)], args, node, target, scratch)
+            if statements is None:  # computed late all the same, then copied in
+                del deferred[id(node)], produced[mark:], produced_slots[mark:]
             else:
-                body.append(_comment(node).strip())
-                node_lines[id(node)] = len(body) + 2
-                body.extend(statements)
-            if checker is not None and node.dtype.kind == "f":
-                body.append(f"check_numerics({ident}, {checker.register(node)})")
+                ident = names[id(node)] = names[id(var)]
+        if statements is None:
+            ident = names[id(node)] = namer(node.name)
+            if plan_memory and bufferable(node, escapes):
+                slot = pool.take(node.shape, node.dtype)
+                statements = node.op.emit_planned(ident, args, node, pool.name(slot), scratch)
+                if statements is None:
+                    pool.give(slot)
+                    del produced[mark:], produced_slots[mark:]
+                else:
+                    produced.append(ident)
+                    produced_slots.append(slot)
+                    releases.setdefault(max(last.get(id(node), i), i) + 1, []).append(slot)
+            if statements is None:
+                statements = node.op.emit(ident, args, node)
+        for slot in scratch_slots:
+            releases.setdefault(i + 1, []).append(slot)
+        if lines is tail:
+            tail_nodes.append(node)
+
+        if len(statements) == 1:
+            node_lines[id(node)] = len(lines) + 1
+            lines.append(statements[0] + _comment(node))
+        else:
+            lines.append(_comment(node).strip())
+            node_lines[id(node)] = len(lines) + 1
+            lines.extend(statements)
+        if checker is not None and node.dtype.kind == "f":
+            lines.append(f"check_numerics({ident}, {checker.register(node)})")
 
     results = []
     for out in graph.outputs:
@@ -155,17 +211,32 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
 
     writes = []
     for var, value in graph.updates:
+        if id(value) in deferred:
+            continue
         ident = names[id(value)]
         if aliases_storage(value):
             copy = namer(f"{value.name}_value")
             body.append(f"{copy} = {ident}.copy()")
             ident = copy
         writes.append(f"np.copyto({names[id(var)]}, {ident})  # update {escape_text(var.name, 60)}")
-    if writes:
+    if writes or tail:
         body.append("# every value is computed: write the variables")
+        tail_start = len(body)
+        body.extend(tail)
+        for node in tail_nodes:
+            node_lines[id(node)] += tail_start
         body.extend(writes)
-    body.append(f"return [{', '.join(results)}]")
 
-    source = f"def {fn_name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+    header = [f"def {fn_name}({', '.join(params + (['buffers'] if produced else []))}):"]
+    if produced:
+        slots = [pool.name(k) for k in range(len(pool.keys))]
+        header.append(f"    ({', '.join(slots)},) = buffers")
+        body.append(f"return [{', '.join(results)}], ({', '.join(produced)},)")
+    else:
+        body.append(f"return [{', '.join(results)}]")
+    offset = len(header)
+    node_lines = {k: v + offset for k, v in node_lines.items()}
+    source = "\n".join(header) + "\n" + "".join(f"    {line}\n" for line in body)
     digest = hashlib.sha1(source.encode()).hexdigest()[:10]
-    return Program(fn_name, source, namespace, f"<graphc {fn_name} {digest}>", names, node_lines)
+    return Program(fn_name, source, namespace, f"<graphc {fn_name} {digest}>", names, node_lines,
+                   produced_slots, list(pool.keys) if produced else [])

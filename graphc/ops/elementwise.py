@@ -113,6 +113,15 @@ class Elementwise(Op):
             lines.append(f"{names[index]} = {fill(template, names)}")
         return lines + [f"{out} = {fill(result, names)}"]
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        from graphc.lower.ufuncs import lower_elementwise
+        return lower_elementwise(self.expr, args, [t.shape for t in node.inputs], out, buffer, scratch)
+
+    def emit_update(self, out, args, node, target, scratch):
+        from graphc.lower.ufuncs import lower_elementwise
+        return lower_elementwise(self.expr, args, [t.shape for t in node.inputs], out, None, scratch,
+                                 target=target)
+
     def grad(self, node, g):
         if self.expr in OUTPUT_GRADIENTS and is_float(node.inputs[0].dtype):
             return [elementwise(OUTPUT_GRADIENTS[self.expr], [node, g])]

@@ -37,6 +37,9 @@ class MatMul(Op):
     def expression(self, args, node):
         return f"{args[0]} @ {args[1]}"
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        return [f"{out} = np.matmul({args[0]}, {args[1]}, out={buffer})"]
+
     def grad(self, node, g):
         from graphc.ops.array import expand_dims, reshape_like, swap_last_axes
         from graphc.ops.reduce import sum_to_shape

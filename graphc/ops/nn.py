@@ -11,7 +11,7 @@ from graphc.graph import Tensor, make_tensor
 from graphc.ops.array import expand_dims, one_hot
 from graphc.ops.base import Op
 from graphc.ops.leaves import as_tensor
-from graphc.ops.reduce import log_softmax, reduce_sum, softmax
+from graphc.ops.reduce import log_softmax, log_softmax_lines, reduce_sum, softmax
 from graphc.types import format_shape, is_float
 
 _LOG_SOFTMAX_LAST = ["{t} = {x} - np.max({x}, axis=-1, keepdims=True, initial=-np.inf)",
@@ -72,6 +72,14 @@ class SparseSoftmaxCrossEntropy(Op):
         return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
                 + [f"{out} = -np.take_along_axis({t}, {labels}[..., None], axis=-1)[..., 0]"])
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        labels, x = args
+        logp = f"{out}__logp"
+        lines = log_softmax_lines(logp, x, -1, scratch(logp, node.inputs[1].shape, False), scratch,
+                                  node.inputs[1].shape)
+        return lines + [f"{out} = np.negative(np.take_along_axis({logp}, {labels}[..., None], axis=-1)[..., 0], "
+                        f"out={buffer})"]
+
     def grad(self, node, g):
         labels, logits = node.inputs
         return [None, make_tensor(SparseSoftmaxCrossEntropyGrad(), [labels, logits, g])]
@@ -83,6 +91,19 @@ class SparseSoftmaxCrossEntropyGrad(Op):
 
     def infer(self, inputs):
         return inputs[1].shape, inputs[1].dtype
+
+    def emit_planned(self, out, args, node, buffer, scratch):
+        labels, x, g = args
+        m = f"{out}__max"
+        mbuf = scratch(m, node.shape[:-1] + (1,), False)
+        return [f"{m} = np.max({x}, axis=-1, keepdims=True, initial=-np.inf, out={mbuf})",
+                f"{out} = np.subtract({x}, {m}, out={buffer})",
+                f"np.exp({out}, out={out})",
+                f"np.sum({out}, axis=-1, keepdims=True, out={m})",
+                f"np.divide({out}, {m}, out={out})",
+                f"np.put_along_axis({out}, {labels}[..., None], "
+                f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",
+                f"np.multiply({out}, {g}[..., None], out={out})"]
 
     def emit(self, out, args, node):
         labels, x, g = args

@@ -56,6 +56,9 @@ class Reduce(Op):
             keep += f", dtype=np.{node.dtype.name}"
         return f"{_REDUCERS[self.kind]}({args[0]}, axis={_axes_text(self.axes)}{keep})"
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        return [f"{out} = {self.expression(args, node)[:-1]}, out={buffer})"]
+
     def grad(self, node, g):
         # (graphc.ops.elementwise is shadowed by the function of that name)
         from graphc.ops import array
@@ -143,6 +146,15 @@ class Softmax(Op):
         return [f"{out} = np.exp({x} - np.max({x}, axis={a}, keepdims=True, initial=-np.inf))",
                 f"{out} /= np.sum({out}, axis={a}, keepdims=True)"]
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        x, a, m = args[0], self.axis, f"{out}__max"
+        mbuf = scratch(m, _kept_shape(node.shape, (a,)), False)
+        return [f"{m} = np.max({x}, axis={a}, keepdims=True, initial=-np.inf, out={mbuf})",
+                f"{out} = np.subtract({x}, {m}, out={buffer})",
+                f"np.exp({out}, out={out})",
+                f"np.sum({out}, axis={a}, keepdims=True, out={m})",
+                f"np.divide({out}, {m}, out={out})"]
+
     def grad(self, node, g):
         return [node * (g - reduce_sum(g * node, self.axis, keepdims=True))]
 
@@ -161,9 +173,25 @@ class LogSoftmax(Op):
         return [f"{out} = {x} - np.max({x}, axis={a}, keepdims=True, initial=-np.inf)",
                 f"{out} -= np.log(np.sum(np.exp({out}), axis={a}, keepdims=True))"]
 
+    def emit_planned(self, out, args, node, buffer, scratch):
+        return log_softmax_lines(out, args[0], self.axis, buffer, scratch, node.shape)
+
     def grad(self, node, g):
         from graphc.ops.elementwise import exp
         return [g - exp(node) * reduce_sum(g, self.axis, keepdims=True)]
+
+
+def log_softmax_lines(out, x, axis, buffer, scratch, shape) -> list:
+    """log_softmax of ``x`` into ``out`` (storage ``buffer``), with scratch buffers."""
+    m, e = f"{out}__max", f"{out}__exp"
+    mbuf = scratch(m, _kept_shape(shape, (axis % len(shape),)), False)
+    ebuf = scratch(e, shape, False)
+    return [f"{m} = np.max({x}, axis={axis}, keepdims=True, initial=-np.inf, out={mbuf})",
+            f"{out} = np.subtract({x}, {m}, out={buffer})",
+            f"{e} = np.exp({out}, out={ebuf})",
+            f"np.sum({e}, axis={axis}, keepdims=True, out={m})",
+            f"np.log({m}, out={m})",
+            f"np.subtract({out}, {m}, out={out})"]
 
 
 def softmax(x, axis=-1, name=None) -> Tensor:

@@ -35,6 +35,11 @@ class ScalarFunction(sp.Function):
 
     template = ""
 
+    def _eval_is_extended_real(self):
+        return True  # every graphc scalar function is real-valued on real arguments
+
+    _eval_is_real = _eval_is_extended_real
+
     @classmethod
     def numeric(cls, *args):
         return None

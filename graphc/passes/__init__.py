@@ -16,6 +16,7 @@ from graphc.passes.constant_folding import fold_constants
 from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fusion import fuse_elementwise
+from graphc.passes.matmul_scaling import scale_matmul_operands
 from graphc.passes.simplify import simplify
 from graphc.passes.stable import stabilize
 
@@ -25,6 +26,7 @@ PASSES = {
     "simplify": simplify,
     "stable": stabilize,
     "fusion": fuse_elementwise,
+    "matmul_scaling": scale_matmul_operands,
     "dce": dce,
 }
 
@@ -32,7 +34,7 @@ LEVELS = {
     0: [],
     1: ["cse", "constant_folding", "simplify", "cse", "dce"],
     2: ["cse", "constant_folding", "simplify", "stable", "constant_folding", "simplify", "cse",
-        "fusion", "cse", "dce"],
+        "fusion", "matmul_scaling", "cse", "dce"],
 }
 
 

@@ -57,6 +57,24 @@ def log_of_softmax(node: Tensor):
     return make_tensor(LogSoftmax(softmax.op.axis), [softmax.inputs[0]])
 
 
+def log_of_picked_probability(node: Tensor):
+    """log(sum(one_hot(y) * softmax(x), last axis)) -> -sparse_softmax_cross_entropy(y, x)."""
+    if node.op.expr != TABLE["log"] or not isinstance(node.inputs[0].op, Reduce):
+        return None
+    total = node.inputs[0]
+    product = total.inputs[0]
+    last = product.ndim - 1
+    if total.op.kind != "sum" or total.op.keepdims or total.op.axes != (last,) \
+            or not isinstance(product.op, Elementwise) or product.op.expr != TABLE["multiply"]:
+        return None
+    a, b = product.inputs
+    labels, probs = (a, b) if isinstance(b.op, Softmax) else (b, a)
+    if not (isinstance(labels.op, OneHot) and isinstance(probs.op, Softmax)) or probs.op.axis != last \
+            or labels.shape != probs.shape or labels.dtype != probs.dtype:
+        return None
+    return -make_tensor(SparseSoftmaxCrossEntropy(), [labels.inputs[0], probs.inputs[0]])
+
+
 def cross_entropy_of_log_softmax(node: Tensor):
     """sum(labels * log_softmax(x), last axis) -> -softmax_cross_entropy(labels, x)."""
     product = node.inputs[0]
@@ -79,7 +97,7 @@ def cross_entropy_of_log_softmax(node: Tensor):
 
 
 RULES = {
-    Elementwise: [log_of_softmax, stable_expression],
+    Elementwise: [log_of_softmax, log_of_picked_probability, stable_expression],
     Reduce: [cross_entropy_of_log_softmax],
 }
 

@@ -1,0 +1,93 @@
+"""Memory planning: liveness over the schedule and reuse of buffers.
+
+Every value an op can write with ``out=`` gets a buffer slot; a slot is free
+again after the last use of the value in it (uses through views count), so
+values that are never alive together share memory. Slots are typed by the
+static (shape, dtype) of their values. A Function allocates the buffers of
+a slot on its first call for a given input signature (the arrays that call
+produces become the buffers of later calls), so no shape arithmetic is
+needed and a new batch size simply gets its own set.
+
+Variable updates of the form ``v <- c * v + rest`` are computed in place
+into the variable's own storage, in the final block after every other
+value is computed.
+"""
+from __future__ import annotations
+
+from graphc.ops.elementwise import Elementwise
+
+
+def storage_root(node):
+    """The node whose array ``node``'s value lives in (views share their input's)."""
+    while getattr(node.op, "returns_view", False):
+        node = node.inputs[0]
+    return node
+
+
+def last_uses(sequence) -> dict:
+    """id(storage root) -> index in ``sequence`` of its last reader."""
+    last = {}
+    for i, node in enumerate(sequence):
+        for inp in node.inputs:
+            last[id(storage_root(inp))] = i
+    return last
+
+
+def escaping(graph) -> set:
+    """ids of storage roots that outputs or update values may share: never buffered."""
+    return {id(storage_root(t)) for t in graph.outputs + [value for _, value in graph.updates]}
+
+
+def bufferable(node, escapes: set) -> bool:
+    return (hasattr(node.op, "emit_planned") and not getattr(node.op, "returns_view", False)
+            and len(node.shape) > 0 and node.dtype.kind in "biuf" and id(node) not in escapes)
+
+
+class BufferPool:
+    """Slots of buffers, each for one (shape, dtype), reused once free."""
+
+    def __init__(self):
+        self.keys = []      # slot -> (shape, dtype)
+        self.free = {}      # (shape, dtype) -> [slot, ...]
+
+    def take(self, shape, dtype) -> int:
+        key = (tuple(shape), str(dtype))
+        free = self.free.get(key)
+        if free:
+            return free.pop()
+        self.keys.append(key)
+        return len(self.keys) - 1
+
+    def give(self, slot: int) -> None:
+        self.free.setdefault(self.keys[slot], []).append(slot)
+
+    @staticmethod
+    def name(slot: int) -> str:
+        return f"buf{slot}"
+
+
+def deferrable_updates(graph, computed: list) -> dict:
+    """id(value node) -> variable for updates computed in place into the variable.
+
+    An update qualifies when its value is an elementwise node used by
+    nothing else, reads its variable directly, and reads no other updated
+    variable (not even through a view), so writing it late changes no
+    other value.
+    """
+    users: dict = {}
+    for node in computed:
+        for inp in node.inputs:
+            users[id(inp)] = users.get(id(inp), 0) + 1
+    updated = {id(var) for var, _ in graph.updates}
+    outputs = {id(o) for o in graph.outputs}
+    values = [value for _, value in graph.updates]
+    result = {}
+    for var, value in graph.updates:
+        if (not isinstance(value.op, Elementwise) or id(value) in outputs or users.get(id(value))
+                or sum(v is value for v in values) > 1 or not any(i is var for i in value.inputs)):
+            continue
+        others = [i for i in value.inputs if i is not var]
+        if any(id(storage_root(i)) in updated for i in others):
+            continue
+        result[id(value)] = var
+    return result

@@ -1,0 +1,50 @@
+"""Scale the smaller operand of a matrix product.
+
+``W - lr * (a @ b)`` costs a pass over the product to scale it; writing it
+``W + (a @ (-lr * b))`` scales whichever operand is smaller instead (for a
+weight gradient ``x.T @ dh`` that is dh, batch x units, rather than the
+inputs x units gradient). Applies when the product has no other user and
+the elementwise expression is linear in it with a constant coefficient.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graphc.graph import Graph
+from graphc.ops.elementwise import Elementwise, elementwise
+from graphc.ops.leaves import as_tensor
+from graphc.ops.linalg import MatMul, matmul
+from graphc.ops.scalar import ARGS, derivative
+from graphc.passes.rewrite import rewrite
+
+
+def _size(shape) -> int:
+    return int(np.prod([1 if d is None else d for d in shape]))
+
+
+def scale_matmul_operands(graph: Graph) -> Graph:
+    users: dict = {}
+    for node in graph.nodes():
+        for inp in node.inputs:
+            users[id(inp)] = users.get(id(inp), 0) + 1
+    roots = {id(r) for r in graph.roots}
+
+    def rule(node):
+        if not isinstance(node.op, Elementwise) or node.dtype.kind != "f":
+            return None
+        for k, product in enumerate(node.inputs):
+            if not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots:
+                continue
+            coeff = derivative(node.op.expr, k)
+            if not coeff.is_number or abs(coeff) == 1 or coeff == 0:
+                continue
+            a, b = product.inputs
+            c = as_tensor(float(coeff), product)
+            scaled = matmul(a * c, b) if _size(a.shape) < _size(b.shape) else matmul(a, b * c)
+            expr = node.op.expr - coeff * ARGS[k] + ARGS[k]  # exact: the expression is linear in it
+            inputs = list(node.inputs)
+            inputs[k] = scaled
+            return elementwise(expr, inputs, name=node.name.rpartition("/")[2])
+        return None
+
+    return rewrite(graph, rule, "matmul_scaling")

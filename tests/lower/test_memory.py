@@ -1,0 +1,169 @@
+"""Memory planning: reused buffers, in-place updates, threads, allocations."""
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import graphc as gc
+
+
+def mlp_step(seed=0, optimizer="sgd", hidden=32, classes=5, features=12):
+    rng = np.random.default_rng(seed)
+    x = gc.placeholder((None, features), name="x")
+    y = gc.placeholder((None,), "int32", name="y")
+    w1 = gc.Variable(rng.standard_normal((features, hidden)).astype(np.float32) * 0.3, name="w1")
+    b1 = gc.Variable(np.zeros(hidden, np.float32), name="b1")
+    w2 = gc.Variable(rng.standard_normal((hidden, classes)).astype(np.float32) * 0.3, name="w2")
+    b2 = gc.Variable(np.zeros(classes, np.float32), name="b2")
+    h = gc.tanh(x @ w1 + b1)
+    logits = h @ w2 + b2
+    loss = gc.reduce_mean(-gc.reduce_sum(gc.one_hot(y, classes) * gc.log_softmax(logits), axis=-1))
+    params = [w1, b1, w2, b2]
+    grads = gc.grad(loss, params)
+    updates = []
+    if optimizer == "sgd":
+        updates = [(p, p - 0.05 * g) for p, g in zip(params, grads)]
+    else:  # RMSprop, with its state in variables
+        for p, g in zip(params, grads):
+            v = gc.Variable(np.zeros(p.shape, np.float32), name=f"{p.name}_velocity")
+            new_v = 0.9 * v + 0.1 * gc.square(g)
+            updates += [(v, new_v), (p, p - 0.01 * g / gc.sqrt(new_v + 1e-7))]
+    return [x, y], loss, updates, params
+
+
+def run_steps(plan_memory, optimizer, batches):
+    inputs, loss, updates, params = mlp_step(optimizer=optimizer)
+    f = gc.function(inputs, loss, updates=updates, plan_memory=plan_memory)
+    losses = [f(x, y) for x, y in batches]
+    return losses, [v.numpy() for v, _ in updates]
+
+
+def batches(sizes, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((n, 12)).astype(np.float32), rng.integers(0, 5, n).astype(np.int32))
+            for n in sizes]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_planned_equals_unplanned_across_batch_sizes(optimizer):
+    data = batches([8, 8, 8, 3, 8, 3, 3])  # new signatures, then reuse of both
+    planned_losses, planned_state = run_steps(True, optimizer, data)
+    plain_losses, plain_state = run_steps(False, optimizer, data)
+    np.testing.assert_allclose(planned_losses, plain_losses, rtol=1e-6)
+    for a, b in zip(planned_state, plain_state):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_the_step_reuses_buffers_and_updates_in_place():
+    inputs, loss, updates, params = mlp_step()
+    f = gc.function(inputs, loss, updates=updates)
+    assert "buffers" in f.source and "out=buf" in f.source
+    # W <- W - lr * x.T @ dh is written straight into W's storage
+    assert "out=w1)" in f.source
+    storage = [p.value for p in params]
+    for x, y in batches([6, 6, 6]):
+        f(x, y)
+    assert all(p.value is s for p, s in zip(params, storage))
+
+
+def test_returned_arrays_are_not_overwritten_by_later_calls():
+    x = gc.placeholder((None, 4), name="x")
+    w = gc.Variable(np.eye(4, dtype=np.float32), name="w")
+    h = gc.exp(x @ w) + 1.0
+    out = gc.reduce_sum(h * h, axis=1)
+    f = gc.function([x], [out, h @ w])
+    a = np.ones((3, 4), np.float32)
+    first = [r.copy() for r in f(a)]
+    kept = f(a)
+    f(a * 2)
+    f(a * 3)
+    for r, expected in zip(kept, first):
+        np.testing.assert_array_equal(r, expected)
+
+
+def test_random_elementwise_graphs_planned_vs_unplanned():
+    rng = np.random.default_rng(0)
+    unary = [gc.exp, gc.tanh, gc.sigmoid, gc.relu, gc.square, gc.softplus, gc.abs]
+    for trial in range(25):
+        a = gc.placeholder((None, 5), "float64", name="a")
+        b = gc.placeholder((5,), "float64", name="b")
+        values = [a, b, a * 0.5]
+        for _ in range(8):
+            kind = rng.integers(3)
+            p, q = values[rng.integers(len(values))], values[rng.integers(len(values))]
+            if kind == 0:
+                values.append(unary[rng.integers(len(unary))](p))
+            elif kind == 1:
+                values.append([gc.add, gc.subtract, gc.multiply, gc.maximum][rng.integers(4)](p, q))
+            else:
+                values.append(gc.where(p > q, p, q * 2.0))
+        outputs = [values[-1], gc.reduce_sum(values[-2], axis=0)]
+        planned = gc.function([a, b], outputs)
+        plain = gc.function([a, b], outputs, plan_memory=False)
+        for n in (4, 4, 2, 4):
+            av, bv = rng.standard_normal((n, 5)), rng.standard_normal(5)
+            for got, want in zip(planned(av, bv), plain(av, bv)):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=planned.source)
+
+
+def test_a_failing_call_leaves_variables_unchanged():
+    inputs, loss, updates, params = mlp_step()
+    f = gc.function(inputs, loss, updates=updates)
+    good = batches([5])[0]
+    f(*good)
+    before = [p.numpy() for p in params]
+    x, y = good
+    bad_labels = y.copy()
+    bad_labels[-1] = 7  # out of range: the computation fails midway
+    with pytest.raises(IndexError):
+        f(x, bad_labels)
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p.numpy(), b)
+    f(*good)  # and the function still works afterwards
+
+
+def test_threads_get_correct_results():
+    x = gc.placeholder((None, 16), "float64", name="x")
+    w = gc.Variable(np.random.default_rng(0).standard_normal((16, 16)), name="w")
+    out = gc.reduce_sum(gc.tanh(x @ w) * 2.0 + 1.0, axis=1)
+    f = gc.function([x], out)
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(200):
+            a = rng.standard_normal((int(rng.integers(1, 9)), 16))
+            want = np.sum(np.tanh(a @ w.value) * 2.0 + 1.0, axis=1)
+            got = f(a)
+            if not np.allclose(got, want):
+                errors.append(seed)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_steady_state_step_allocates_little():
+    inputs, loss, updates, params = mlp_step(hidden=256, features=64, classes=10)
+    f = gc.function(inputs, loss, updates=updates)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 128).astype(np.int32)
+    for _ in range(3):
+        f(x, y)
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(20):
+            f(x, y)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the hidden activations alone are 128 KiB: they must come from buffers
+    assert peak - start < 64 * 1024, (peak - start)
+    assert current - start < 16 * 1024
