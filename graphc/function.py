@@ -1,8 +1,8 @@
 """Function: a graph compiled to numpy source, callable on arrays."""
 from __future__ import annotations
 
+import collections
 import threading
-import weakref
 
 import numpy as np
 
@@ -183,7 +183,11 @@ def function(inputs, outputs, updates=None, name: str = "graphc_function", optim
 
 # ---------------------------------------------------------------- eager eval
 
-_eval_cache: "weakref.WeakKeyDictionary[Tensor, dict]" = weakref.WeakKeyDictionary()
+# The compiled Function of each recently evaluated tensor. A Function holds
+# its tensor, so the cache is bounded rather than weak: old entries go first.
+_eval_cache: "collections.OrderedDict[tuple, Function]" = collections.OrderedDict()
+EVAL_CACHE_SIZE = 256
+_eval_lock = threading.Lock()
 
 
 def placeholders_of(tensor: Tensor) -> list:
@@ -199,9 +203,15 @@ def evaluate(tensor: Tensor, feed: dict) -> np.ndarray:
     if missing:
         raise ValueError(f"tensor {tensor.name!r} depends on placeholders {missing}, which were not fed; "
                          "use t.eval({placeholder: array})")
-    key = tuple(id(p) for p in needed)
-    per_tensor = _eval_cache.setdefault(tensor, {})
-    fn = per_tensor.get(key)
+    key = (id(tensor),) + tuple(id(p) for p in needed)  # unique while the cache holds them
+    with _eval_lock:
+        fn = _eval_cache.get(key)
+        if fn is not None:
+            _eval_cache.move_to_end(key)
     if fn is None:
-        fn = per_tensor[key] = Function(needed, tensor, name="evaluate")
+        fn = Function(needed, tensor, name="evaluate")
+        with _eval_lock:
+            _eval_cache[key] = fn
+            if len(_eval_cache) > EVAL_CACHE_SIZE:
+                _eval_cache.popitem(last=False)
     return np.asarray(fn(*[feed[p] for p in needed]))

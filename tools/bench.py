@@ -62,6 +62,16 @@ def graphc_step(weights):
     return step, predict, params, compile_seconds
 
 
+def keras_model(weights):
+    from graphc import keras
+    model = keras.Sequential([keras.Input(shape=(IN,)), keras.layers.Dense(HIDDEN, activation="relu"),
+                              keras.layers.Dense(OUT, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=LR), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.set_weights(weights)
+    return model
+
+
 # ------------------------------------------------------- hand-written numpy
 
 class NumpyStep:
@@ -165,6 +175,24 @@ def median_seconds(fn, repeats, warmup=5):
     return statistics.median(times)
 
 
+def allocated_per_call(fn, calls=20) -> float:
+    """Peak bytes traced by tracemalloc during one call, after warm-up (median)."""
+    import tracemalloc
+    for _ in range(3):
+        fn()
+    peaks = []
+    tracemalloc.start()
+    try:
+        for _ in range(calls):
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            fn()
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        tracemalloc.stop()
+    return statistics.median(peaks)
+
+
 def check_same_update(weights):
     """graphc's step and the numpy step give the same new weights."""
     step, _, params, _ = graphc_step(weights)
@@ -209,10 +237,23 @@ def main(argv=None):
             g_times.append(median_seconds(lambda: step(x, y), repeats // 3 + 1))
             n_times.append(median_seconds(lambda: ref(x, y), repeats // 3 + 1))
         row(f"train step, batch {batch}", statistics.median(g_times), statistics.median(n_times))
+    # The same model through graphc.keras: its step also updates the running
+    # loss and accuracy metrics, which the hand-written step does not.
+    model = keras_model(weights)
+    x = rng.random((128, IN), dtype=np.float32)
+    y = rng.integers(0, OUT, 128).astype(np.int32)
+    train_function = model.train_function
+    row("keras train_function, batch 128", median_seconds(lambda: train_function(x, y), args.repeats),
+        median_seconds(lambda: ref(x, y), args.repeats), "(with metrics)")
     x = rng.random((10000, IN), dtype=np.float32)
     row("inference, batch 10000", median_seconds(lambda: predict(x), 20),
         median_seconds(lambda: ref.predict(x), 20))
     row("compile train step (level 2)", compile_s, None)
+    x = rng.random((128, IN), dtype=np.float32)
+    y = rng.integers(0, OUT, 128).astype(np.int32)
+    graphc_bytes = allocated_per_call(lambda: step(x, y))
+    numpy_bytes = allocated_per_call(lambda: ref(x, y))
+    print(f"{'allocated per step, batch 128 (KiB)':<34}{graphc_bytes / 1024:>10.1f}{numpy_bytes / 1024:>12.1f}")
 
     x = rng.random((128, IN), dtype=np.float32)
     y = rng.integers(0, OUT, 128)
@@ -240,6 +281,9 @@ def main(argv=None):
         for what, g, n, _ in rows:
             f.write(f"| {what} | {g * 1e3:.3f} | {'' if n is None else f'{n * 1e3:.3f}'} | "
                     f"{'' if n is None else f'{g / n:.3f}'} |\n")
+        f.write(f"\nPeak memory allocated during one training step at batch 128 (tracemalloc, after "
+                f"warm-up): graphc {graphc_bytes / 1024:.1f} KiB, hand-written numpy "
+                f"{numpy_bytes / 1024:.1f} KiB.\n")
     print(f"written to {args.out}")
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphc.graph import Graph
+from graphc.graph import Graph, absolute_scope
 from graphc.ops.elementwise import Elementwise, elementwise
-from graphc.ops.leaves import as_tensor
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.scalar import ARGS, derivative
 from graphc.passes.rewrite import rewrite
@@ -39,8 +38,12 @@ def scale_matmul_operands(graph: Graph) -> Graph:
             if not coeff.is_number or abs(coeff) == 1 or coeff == 0:
                 continue
             a, b = product.inputs
-            c = as_tensor(float(coeff), product)
-            scaled = matmul(a * c, b) if _size(a.shape) < _size(b.shape) else matmul(a, b * c)
+            with absolute_scope(product.scope):  # the new product keeps the old one's place and name
+                base = product.name.rpartition("/")[2]
+                if _size(a.shape) < _size(b.shape):
+                    scaled = matmul(elementwise(coeff * ARGS[0], [a], name=f"{base}_scaled"), b, name=base)
+                else:
+                    scaled = matmul(a, elementwise(coeff * ARGS[0], [b], name=f"{base}_scaled"), name=base)
             expr = node.op.expr - coeff * ARGS[k] + ARGS[k]  # exact: the expression is linear in it
             inputs = list(node.inputs)
             inputs[k] = scaled
