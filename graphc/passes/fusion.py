@@ -27,6 +27,7 @@ from graphc.passes.rewrite import rebuilt
 from graphc.types import broadcast_shapes, is_static
 
 MAX_OPS = 400
+MAX_DEPTH = 32  # nesting of one expression: SymPy walks expressions recursively
 EXPAND_ABOVE = 24
 _EXPAND = dict(power_exp=False, power_base=False, log=False, multinomial=True, mul=True)
 _CHEAP = (sp.Add, sp.Mul, sp.Symbol, sp.Number)
@@ -64,6 +65,16 @@ def _measure(expr) -> tuple:
     return size, expanded
 
 
+def _depth(expr) -> int:
+    """Nesting depth of ``expr``, walked without recursion."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        e, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((a, d + 1) for a in e.args)
+    return deepest
+
+
 def _materialized(order, roots) -> set:
     """ids of the elementwise nodes that get their own array."""
     users: dict = {id(n): [] for n in order}
@@ -98,6 +109,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
     keep = _materialized(order, graph.roots)
     mapping: dict = {}   # id(old node) -> its tensor in the new graph, once it has one
     inline: dict = {}    # id(old node) -> (expression over region symbols, size bound)
+    nesting: dict = {}   # id(old node) -> nesting depth of its inlined expression
     symbol_of: dict = {}
     tensor_of: dict = {}
 
@@ -144,6 +156,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
             continue
         values, bound = [], 1
+        depth = _depth(node.op.expr) + max((nesting.get(id(inp), 0) for inp in node.inputs), default=0)
         for inp in node.inputs:
             expr, size = inline[id(inp)] if id(inp) in inline else (symbol(tensor(inp)), 0)
             values.append(expr)
@@ -159,14 +172,17 @@ def fuse_elementwise(graph: Graph) -> Graph:
                 size = _measure(expansion)[0]
                 if size <= bound:
                     expr, bound = expansion, size
+        if depth > MAX_DEPTH:  # the estimate from the inputs is high: measure (expansion may flatten)
+            depth = _depth(expr)
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
-        elif id(node) in keep:
+        elif id(node) in keep or depth > MAX_DEPTH:
             new = build_like(node, *canonical(expr))
             if new is None:  # the expression cannot stand for the node (e.g. a bool constant of unknown shape)
                 new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
             mapping[id(node)] = new
         else:
             inline[id(node)] = (expr, bound)
+            nesting[id(node)] = depth
     return Graph(graph.inputs, [mapping[id(o)] for o in graph.outputs],
                  [(var, mapping[id(value)]) for var, value in graph.updates])

@@ -132,3 +132,17 @@ def test_a_function_called_from_8_threads_gives_each_its_own_results():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_300_deep_chain_of_fusable_ops_compiles_at_level_2():
+    """Fusion once inlined the whole chain into one expression 300 calls deep: RecursionError in SymPy."""
+    x = gc.placeholder((None, 4), dtype="float64", name="x")
+    t = x
+    for k in range(300):
+        t = gc.tanh(t) if k % 2 else t * 1.001
+    f = gc.function([x], gc.reduce_sum(t), optimize=2)
+    v = np.array([[0.1, 0.2, -0.3, 0.4], [1.0, -2.0, 0.5, 0.0]])
+    r = v.copy()
+    for k in range(300):
+        r = np.tanh(r) if k % 2 else r * 1.001
+    np.testing.assert_allclose(f(v), r.sum(), rtol=1e-12)
