@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 
 from graphc.graph import escape_text
+from graphc.lower.codegen import generate
 from graphc.ops.leaves import ConstantOp, VariableOp
 from graphc.types import format_shape
 
@@ -154,7 +155,7 @@ def export_function(function, path) -> str:
     """Write ``function`` as a module needing only numpy, its state in an .npz beside it.
 
     ``path`` names the module (``step.py``); the values of the variables,
-    constants and buffers the code uses go to ``step.npz``. The module
+    constants the code uses go to ``step.npz``. The module
     loads them when imported; calling its function updates its own copies
     of the variables, as the Function updates the graph's.
     """
@@ -162,7 +163,9 @@ def export_function(function, path) -> str:
     path = os.fspath(path)
     if not path.endswith(".py"):
         raise ValueError(f"export: the module path must end in .py, got {path!r}")
-    program = function.program
+    # The plain form of the code (numpy allocates each value): a standalone
+    # module has no Function around it to keep buffers per input shape.
+    program = generate(function.graph, function.program.name, plan_memory=False)
     npz_path = path[:-3] + ".npz"
     describe = {}
     for node in graph_nodes(function.graph):

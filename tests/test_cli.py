@@ -38,13 +38,13 @@ def model_file(tmp_path):
 def test_inspect_prints_numbered_code_and_passes(model_file, capsys):
     assert main(["inspect", f"{model_file}:step"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(" 1 | def step(x):")
+    assert out.startswith(" 1 | def step(x, buffers):")
     assert "layer/matmul" in out
 
 
 def test_inspect_a_tensor_shows_the_code_it_compiles_to(model_file, capsys):
     assert main(["inspect", f"{model_file}:loss"]) == 0
-    assert "def graph(x):" in capsys.readouterr().out
+    assert "def graph(x, buffers):" in capsys.readouterr().out
 
 
 def test_viz_writes_html_and_dot(model_file, tmp_path, capsys):

@@ -80,7 +80,7 @@ def test_keras_like_model_and_tensors(mlp_step, tmp_path):
     x = gc.placeholder((None, 3), name="x")
     y = gc.reduce_sum(gc.exp(x), axis=1)
     data = page_data(y)
-    assert "def graph(x):" in data["views"][0]["source"]
+    assert "def graph(x, buffers):" in data["views"][0]["source"]
     with pytest.raises(TypeError, match="compiled step"):
         gc.to_dot(types.SimpleNamespace(train_function=None))
 
