@@ -58,7 +58,7 @@ def input_shapes(draw):
     return shapes
 
 
-def _apply_structural(kind, t, pool, draw):
+def _apply_structural(kind, t, pool, draw, fits):
     """One structural op on ``t``, or None when it does not fit the shape."""
     nd = t.ndim
     static = [i for i, d in enumerate(t.shape) if d is not None]
@@ -88,7 +88,7 @@ def _apply_structural(kind, t, pool, draw):
         return gc.softmax(t, axis=draw(st.integers(0, nd - 1))) * 3.0
     if kind == "concat" and static:
         other = draw(st.sampled_from(pool))
-        if other.shape != t.shape:
+        if other.shape != t.shape or not fits(t, other):
             other = t
         return gc.concat([t, gc.sin(other)], axis=draw(st.sampled_from(static)))
     if kind == "matmul" and nd >= 1 and t.shape[-1] is not None:
@@ -98,8 +98,23 @@ def _apply_structural(kind, t, pool, draw):
     return None
 
 
-def random_program(draw, inputs, depth):
+def random_program(draw, inputs, depth, feed=None):
+    """A random program over ``inputs``. With ``feed`` (arrays for inputs with
+    None dims), two tensors are combined only if their run-time shapes
+    broadcast: a static (None,) says nothing about x versus x[::2]."""
     pool = list(inputs)
+
+    def fits(a, b):
+        if feed is None or (None not in a.shape and None not in b.shape):
+            return True
+        sa, sb = (np.shape(v) for v in compile_plain(list(inputs), [a, b])(*feed))
+        try:
+            return np.broadcast_shapes(sa, sb) == tuple(
+                d if d is not None else e for d, e in zip(broadcast_shapes(a.shape, b.shape),
+                                                          np.broadcast_shapes(sa, sb)))
+        except ValueError:
+            return False
+
     for _ in range(depth):
         kind = draw(st.sampled_from(["unary", "binary", "structural"]))
         t = draw(st.sampled_from(pool))
@@ -108,10 +123,10 @@ def random_program(draw, inputs, depth):
             out = UNARY[draw(st.sampled_from(sorted(UNARY)))](t)
         elif kind == "binary":
             u = draw(st.sampled_from(pool))
-            if broadcast_shapes(t.shape, u.shape) is not None:
+            if broadcast_shapes(t.shape, u.shape) is not None and fits(t, u):
                 out = BINARY[draw(st.sampled_from(sorted(BINARY)))](t, u)
         else:
-            out = _apply_structural(draw(st.sampled_from(STRUCTURAL)), t, pool, draw)
+            out = _apply_structural(draw(st.sampled_from(STRUCTURAL)), t, pool, draw, fits)
         if out is not None:
             pool.append(out)
     # combine several results so that most of the graph reaches the output
@@ -146,7 +161,7 @@ def test_random_compositions_with_run_time_batch(shapes, depth, seed, data, batc
         else:
             static.append(s)
             arrays.append(rng.uniform(-1.5, 1.5, size=s))
-    check_grad(lambda *xs: random_program(data.draw, xs, depth), arrays, shapes=static,
+    check_grad(lambda *xs: random_program(data.draw, xs, depth, feed=arrays), arrays, shapes=static,
                rtol=1e-4, atol=1e-5)
 
 
