@@ -21,7 +21,7 @@ from __future__ import annotations
 import sympy as sp
 
 from graphc.ops import scalar
-from graphc.ops.scalar import arg_index
+from graphc.ops.scalar import arg_index, fill, numpy_template
 from graphc.types import broadcast_shapes
 
 # SymPy function -> numpy ufunc (one argument)
@@ -83,7 +83,10 @@ class Lowering:
             return str(bool(expr))
         if expr.is_number:
             return _literal(expr)
-        value, buffer = self.new_scratch(self.shape_of(expr), _is_bool(expr))
+        shape = self.shape_of(expr)
+        if not shape:  # a scalar: numpy returns scalars, which cannot be written in place
+            return f"({fill(numpy_template(expr), self.args)})"
+        value, buffer = self.new_scratch(shape, _is_bool(expr))
         self.into(expr, value, buffer)
         return value
 
