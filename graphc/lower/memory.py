@@ -34,8 +34,10 @@ def last_uses(sequence) -> dict:
 
 
 def escaping(graph) -> set:
-    """ids of storage roots that outputs or update values may share: never buffered."""
-    return {id(storage_root(t)) for t in graph.outputs + [value for _, value in graph.updates]}
+    """ids of storage roots that outputs may share: never buffered, since the
+    caller keeps them. (Update values may live in buffers: they are copied
+    into their variables.)"""
+    return {id(storage_root(t)) for t in graph.outputs}
 
 
 def bufferable(node, escapes: set) -> bool:
@@ -69,25 +71,31 @@ class BufferPool:
 def deferrable_updates(graph, computed: list) -> dict:
     """id(value node) -> variable for updates computed in place into the variable.
 
-    An update qualifies when its value is an elementwise node used by
-    nothing else, reads its variable directly, and reads no other updated
-    variable (not even through a view), so writing it late changes no
-    other value.
+    An update qualifies when its value is an elementwise node that reads its
+    variable directly, reads no other updated variable (not even through a
+    view), and is used by nothing but other in-place updates, which come
+    after it in the final block and so read the new value, as they should.
     """
     users: dict = {}
     for node in computed:
         for inp in node.inputs:
-            users[id(inp)] = users.get(id(inp), 0) + 1
+            users.setdefault(id(inp), []).append(node)
     updated = {id(var) for var, _ in graph.updates}
     outputs = {id(o) for o in graph.outputs}
     values = [value for _, value in graph.updates]
-    result = {}
+    candidates = {}
     for var, value in graph.updates:
-        if (not isinstance(value.op, Elementwise) or id(value) in outputs or users.get(id(value))
+        if (not isinstance(value.op, Elementwise) or id(value) in outputs
                 or sum(v is value for v in values) > 1 or not any(i is var for i in value.inputs)):
             continue
-        others = [i for i in value.inputs if i is not var]
-        if any(id(storage_root(i)) in updated for i in others):
+        if any(id(storage_root(i)) in updated for i in value.inputs if i is not var):
             continue
-        result[id(value)] = var
-    return result
+        candidates[id(value)] = var
+    changed = True
+    while changed:  # drop values that something other than a deferred update reads
+        changed = False
+        for key in list(candidates):
+            if any(id(u) not in candidates for u in users.get(key, ())):
+                del candidates[key]
+                changed = True
+    return candidates

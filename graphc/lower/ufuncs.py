@@ -185,33 +185,40 @@ class Lowering:
 
     def _product(self, expr, name, buffer, shape):
         coeff, rest = expr.as_coeff_Mul()
-        numerators, denominators = [], []
+        factors = []  # (factor, is_denominator); x**-k is a denominator x**k
         for factor in sp.Mul.make_args(rest):
-            if isinstance(factor, sp.Pow) and factor.exp == -1:
-                denominators.append(factor.base)
+            if isinstance(factor, sp.Pow) and factor.exp.is_number and factor.exp < 0:
+                factors.append((factor.base ** -factor.exp, True))
             else:
-                numerators.append(factor)
-        numerators.sort(key=lambda f: (not self.full(f, shape), _atomic(f)))
-        if not (numerators and self.full(numerators[0], shape)) and not (
-                not numerators and self.full(denominators[0], shape)):
+                factors.append((factor, False))
+        # Start with a factor of the full shape, computed into the destination.
+        factors.sort(key=lambda fd: (not self.full(fd[0], shape), _atomic(fd[0]), fd[1]))
+        (head, head_divides), factors = factors[0], factors[1:]
+        if not self.full(head, shape):
             raise CannotLower("no factor has the shape of the product")
-        if not numerators:
-            self.step("np.divide", [_literal(coeff), self.operand(denominators[0])], name, buffer, True)
-            denominators, coeff = denominators[1:], sp.S.One
-        elif not _atomic(numerators[0]):
-            self.into(numerators[0], name, buffer)
-            numerators = numerators[1:]
-        elif len(numerators) >= 2:
-            self.step("np.multiply", [self.operand(numerators[0]), self.operand(numerators[1])],
-                      name, buffer, True)
-            numerators = numerators[2:]
+        numerators = [f for f, d in factors if not d]
+        denominators = [f for f, d in factors if d]
+        if head_divides:
+            # top / head: the destination holds head, then is divided into top
+            if not _atomic(head):
+                self.into(head, name, buffer)
+            if numerators:
+                top = self.operand(numerators.pop(0))
+            else:
+                top, coeff = _literal(coeff), sp.S.One
+            if _atomic(head):
+                self.step("np.divide", [top, self.operand(head)], name, buffer, True)
+            else:
+                self.step("np.divide", [top, name], name, buffer, False)
+        elif not _atomic(head):
+            self.into(head, name, buffer)
+        elif numerators:
+            self.step("np.multiply", [self.operand(head), self.operand(numerators.pop(0))], name, buffer, True)
         elif denominators:
-            self.step("np.divide", [self.operand(numerators[0]), self.operand(denominators[0])],
-                      name, buffer, True)
-            numerators, denominators = [], denominators[1:]
+            self.step("np.divide", [self.operand(head), self.operand(denominators.pop(0))], name, buffer, True)
         else:
-            self.step("np.multiply", [self.operand(numerators[0]), _literal(coeff)], name, buffer, True)
-            numerators, coeff = [], sp.S.One
+            self.step("np.multiply", [self.operand(head), _literal(coeff)], name, buffer, True)
+            coeff = sp.S.One
         for factor in numerators:
             self.step("np.multiply", [name, self.operand(factor)], name, buffer, False)
         for factor in denominators:
