@@ -77,6 +77,10 @@ class SparseSoftmaxCrossEntropy(Op):
         logp = f"{out}__logp"
         lines = log_softmax_lines(logp, x, -1, scratch(logp, node.inputs[1].shape, False), scratch,
                                   node.inputs[1].shape)
+        if node.inputs[0].ndim == 1:  # a batch of labels: plain fancy indexing is the fastest pick
+            rows = f"{out}__rows"
+            return lines + [f"{rows} = np.arange({labels}.shape[0])",
+                            f"{out} = np.negative({logp}[{rows}, {labels}], out={buffer})"]
         return lines + [f"{out} = np.negative(np.take_along_axis({logp}, {labels}[..., None], axis=-1)[..., 0], "
                         f"out={buffer})"]
 
@@ -101,9 +105,15 @@ class SparseSoftmaxCrossEntropyGrad(Op):
                 f"np.exp({out}, out={out})",
                 f"np.sum({out}, axis=-1, keepdims=True, out={m})",
                 f"np.divide({out}, {m}, out={out})",
-                f"np.put_along_axis({out}, {labels}[..., None], "
-                f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",
+                *self._subtract_one_hot(out, labels, node),
                 f"np.multiply({out}, {g}[..., None], out={out})"]
+
+    @staticmethod
+    def _subtract_one_hot(out, labels, node) -> list:
+        if node.inputs[0].ndim == 1:
+            return [f"{out}[np.arange({labels}.shape[0]), {labels}] -= 1"]
+        return [f"np.put_along_axis({out}, {labels}[..., None], "
+                f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)"]
 
     def emit(self, out, args, node):
         labels, x, g = args
