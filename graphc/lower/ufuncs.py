@@ -18,6 +18,8 @@ value passes ``out=<buffer>``; later steps write into the value's own name.
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from graphc.ops import scalar
@@ -279,13 +281,21 @@ def _is_bool(expr) -> bool:
     return isinstance(expr, sp.logic.boolalg.Boolean)
 
 
+@functools.lru_cache(maxsize=65536)
+def _common_subexpressions(expr) -> tuple:
+    if scalar.count_ops(expr) <= 2:  # nothing can repeat
+        return (), expr
+    temps, (reduced,) = sp.cse(expr, symbols=iter(scalar.ARGS[scalar.TEMP_BASE:]), order="none")
+    return tuple(temps), reduced
+
+
 def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scratch, target=None):
     """Steps for an elementwise node: common subexpressions first (each into
     a scratch buffer), then the expression into ``buffer`` — or, with
     ``target``, into the storage of input ``target`` (an in-place update).
     ``scratch(value_name, shape, is_bool)`` hands out scratch buffer names.
     Returns None when the expression cannot be lowered to ufunc calls."""
-    temps, (reduced,) = sp.cse(expr, symbols=iter(scalar.ARGS[scalar.TEMP_BASE:]), order="none")
+    temps, reduced = _common_subexpressions(expr)
     count = [0]
 
     def new_scratch(shape, is_bool):
