@@ -218,8 +218,8 @@ def main(argv):
     mnist_sizes()
     tanh_table()
     fresh_compile(1 if quick else 3)
-    random_graph_table((1_000, 10_000) if quick else (1_000, 10_000, 100_000))
     derivative_speed(10 ** 5 if quick else 10 ** 6)
+    random_graph_table((1_000, 10_000) if quick else (1_000, 10_000, 100_000))
 
 
 if __name__ == "__main__":
