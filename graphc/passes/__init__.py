@@ -17,6 +17,7 @@ from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fusion import fuse_elementwise
 from graphc.passes.matmul_scaling import scale_matmul_operands
+from graphc.passes.rewrite import same_graph
 from graphc.passes.simplify import simplify
 from graphc.passes.stable import stabilize
 
@@ -102,9 +103,13 @@ def optimize(graph: Graph, level: int = 2, passes: dict | None = None,
     """
     stats = PassStats()
     size = graph_size(graph)
+    produced: dict = {}  # pass name -> the graph it last returned
     for name in pipeline(level, passes):
         start = time.perf_counter()
-        graph = PASSES[name](graph)
+        if name in produced and same_graph(produced[name], graph):
+            pass  # nothing changed since this pass last ran: running it again would change nothing
+        else:
+            graph = produced[name] = PASSES[name](graph)
         seconds = time.perf_counter() - start
         new_size = graph_size(graph)
         stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,

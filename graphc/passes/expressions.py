@@ -92,3 +92,33 @@ def build_like(node: Tensor, expr, inputs) -> Tensor | None:
     if new.dtype != node.dtype or new.shape != node.shape:
         return None
     return new
+
+
+def substitute(expr, mapping: dict):
+    """``expr.xreplace(mapping)``, but function applications are rebuilt
+    without SymPy's evaluation: ``tanh(<large expression>)`` would otherwise
+    query assumptions of its argument for milliseconds. Arithmetic (Add,
+    Mul, Pow) still evaluates, so constants combine and terms cancel.
+    Iterative: expressions may be deep."""
+    done: dict = {}
+    stack = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if e in done:
+            continue
+        if e in mapping:
+            done[e] = mapping[e]
+        elif not e.args:
+            done[e] = e
+        elif not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if a not in done)
+        else:
+            args = [done[a] for a in e.args]
+            if all(a is b for a, b in zip(args, e.args)):
+                done[e] = e
+            elif isinstance(e, sp.Function):
+                done[e] = e.func(*args, evaluate=False)
+            else:
+                done[e] = e.func(*args)
+    return done[expr]

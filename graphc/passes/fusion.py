@@ -22,12 +22,12 @@ import sympy as sp
 from graphc.graph import Graph
 from graphc.ops.elementwise import result_dtype
 from graphc.ops.scalar import ARGS, MAX_ARGS
-from graphc.passes.expressions import build_like, is_elementwise
+from graphc.passes.expressions import build_like, is_elementwise, substitute
 from graphc.passes.rewrite import rebuilt
 from graphc.types import broadcast_shapes, is_static
 
 MAX_OPS = 400
-MAX_DEPTH = 32  # nesting of one expression: SymPy walks expressions recursively
+MAX_DEPTH = 12  # nesting of one expression: SymPy walks (and queries assumptions) recursively
 EXPAND_ABOVE = 24
 _EXPAND = dict(power_exp=False, power_base=False, log=False, multinomial=True, mul=True)
 _CHEAP = (sp.Add, sp.Mul, sp.Symbol, sp.Number)
@@ -157,11 +157,11 @@ def fuse_elementwise(graph: Graph) -> Graph:
             continue
         values, bound = [], 1
         depth = _depth(node.op.expr) + max((nesting.get(id(inp), 0) for inp in node.inputs), default=0)
-        for inp in node.inputs:
+        for k, inp in enumerate(node.inputs):
             expr, size = inline[id(inp)] if id(inp) in inline else (symbol(tensor(inp)), 0)
             values.append(expr)
             bound += size
-        expr = node.op.expr.xreplace(dict(zip(ARGS, values)))
+        expr = substitute(node.op.expr, dict(zip(ARGS, values)))
         if bound > EXPAND_ABOVE:
             bound, expanded = _measure(expr)
             if bound > EXPAND_ABOVE and not expanded:
