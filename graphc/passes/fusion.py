@@ -104,6 +104,21 @@ def _materialized(order, roots) -> set:
     return keep
 
 
+def evaluation_form(expr):
+    """Horner's form of a polynomial of degree 3 or more in one generator
+    (e.g. tanh(x) in a derivative of tanh): a multiply-add per degree
+    instead of a power per term."""
+    if _measure(expr)[0] > MAX_OPS:
+        return expr
+    try:
+        poly = sp.Poly(expr)
+    except (sp.PolynomialError, sp.GeneratorsNeeded, sp.CoercionFailed):
+        return expr
+    if len(poly.gens) != 1 or poly.degree() < 3:
+        return expr
+    return sp.horner(expr, *poly.gens)
+
+
 def fuse_elementwise(graph: Graph) -> Graph:
     order = graph.nodes()
     keep = _materialized(order, graph.roots)
@@ -142,7 +157,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
     def tensor(node):
         new = mapping.get(id(node))
         if new is None:  # an inlined value needed as an array after all
-            new = build_like(node, *canonical(inline[id(node)][0]))
+            new = build_like(node, *canonical(evaluation_form(inline[id(node)][0])))
             if new is None:  # the expression cannot stand for the node: keep the node
                 new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
             mapping[id(node)] = new
@@ -177,7 +192,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
         elif id(node) in keep or depth > MAX_DEPTH:
-            new = build_like(node, *canonical(expr))
+            new = build_like(node, *canonical(evaluation_form(expr)))
             if new is None:  # the expression cannot stand for the node (e.g. a bool constant of unknown shape)
                 new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
             mapping[id(node)] = new
