@@ -14,8 +14,8 @@ from graphc.ops.leaves import as_tensor
 from graphc.ops.reduce import log_softmax, log_softmax_lines, reduce_sum, softmax
 from graphc.types import format_shape, is_float
 
-_LOG_SOFTMAX_LAST = ["{t} = {x} - np.max({x}, axis=-1, keepdims=True, initial=-np.inf)",
-                     "{t} -= np.log(np.sum(np.exp({t}), axis=-1, keepdims=True))"]
+_LOG_SOFTMAX_LAST = ["{t} = {x} - np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf)",
+                     "{t} -= np.log(np.add.reduce(np.exp({t}), axis=-1, keepdims=True))"]
 
 
 def _check_logits(logits: Tensor, what: str):
@@ -41,7 +41,7 @@ class SoftmaxCrossEntropy(Op):
         labels, x = args
         t = f"{out}__logp"
         return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
-                + [f"{out} = -np.sum({labels} * {t}, axis=-1)"])
+                + [f"{out} = -np.add.reduce({labels} * {t}, axis=-1)"])
 
     def grad(self, node, g):
         labels, logits = node.inputs
@@ -100,10 +100,10 @@ class SparseSoftmaxCrossEntropyGrad(Op):
         labels, x, g = args
         m = f"{out}__max"
         mbuf = scratch(m, node.shape[:-1] + (1,), False)
-        return [f"{m} = np.max({x}, axis=-1, keepdims=True, initial=-np.inf, out={mbuf})",
+        return [f"{m} = np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf, out={mbuf})",
                 f"{out} = np.subtract({x}, {m}, out={buffer})",
                 f"np.exp({out}, out={out})",
-                f"np.sum({out}, axis=-1, keepdims=True, out={m})",
+                f"np.add.reduce({out}, axis=-1, keepdims=True, out={m})",
                 f"np.divide({out}, {m}, out={out})",
                 *self._subtract_one_hot(out, labels, node),
                 f"np.multiply({out}, {g}[..., None], out={out})"]
@@ -117,8 +117,8 @@ class SparseSoftmaxCrossEntropyGrad(Op):
 
     def emit(self, out, args, node):
         labels, x, g = args
-        return [f"{out} = np.exp({x} - np.max({x}, axis=-1, keepdims=True, initial=-np.inf))",
-                f"{out} /= np.sum({out}, axis=-1, keepdims=True)",
+        return [f"{out} = np.exp({x} - np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf))",
+                f"{out} /= np.add.reduce({out}, axis=-1, keepdims=True)",
                 f"np.put_along_axis({out}, {labels}[..., None], "
                 f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",
                 f"{out} *= {g}[..., None]"]
