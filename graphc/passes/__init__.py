@@ -35,7 +35,7 @@ LEVELS = {
     0: [],
     1: ["cse", "constant_folding", "simplify", "cse", "dce"],
     2: ["cse", "constant_folding", "simplify", "stable", "constant_folding", "simplify", "cse",
-        "fusion", "matmul_scaling", "fusion", "cse", "dce"],
+        "fusion", "matmul_scaling", "cse", "dce"],
 }
 
 

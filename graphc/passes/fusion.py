@@ -104,19 +104,27 @@ def _materialized(order, roots) -> set:
     return keep
 
 
+def _few_generators(expr) -> bool:
+    """At most one function application (e.g. tanh(x)) and three inputs."""
+    return len(expr.free_symbols) <= 3 and len(expr.atoms(sp.Function)) <= 1
+
+
 def evaluation_form(expr):
     """Horner's form of a polynomial of degree 3 or more in one generator
     (e.g. tanh(x) in a derivative of tanh): a multiply-add per degree
-    instead of a power per term."""
-    if _measure(expr)[0] > MAX_OPS:
+    instead of a power per term. Anything else is returned as it is, cheaply
+    (building a SymPy Poly of a product of sums would expand it)."""
+    if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 1 or _measure(expr)[0] > MAX_OPS:
+        return expr  # (a comparison is not a polynomial)
+    functions = expr.atoms(sp.Function)
+    if len(functions) > 1:
         return expr
-    try:
-        poly = sp.Poly(expr)
-    except (sp.PolynomialError, sp.GeneratorsNeeded, sp.CoercionFailed):
+    generator = functions.pop() if functions else next(iter(expr.free_symbols))
+    t = sp.Dummy("t")
+    body = expr.xreplace({generator: t})
+    if body.free_symbols != {t} or not body.is_polynomial(t) or sp.degree(body, t) < 3:
         return expr
-    if len(poly.gens) != 1 or poly.degree() < 3:
-        return expr
-    return sp.horner(expr, *poly.gens)
+    return sp.horner(body, t).xreplace({t: generator})
 
 
 def fuse_elementwise(graph: Graph) -> Graph:
@@ -179,10 +187,11 @@ def fuse_elementwise(graph: Graph) -> Graph:
         expr = substitute(node.op.expr, dict(zip(ARGS, values)))
         if bound > EXPAND_ABOVE:
             bound, expanded = _measure(expr)
-            if bound > EXPAND_ABOVE and not expanded:
+            if bound > EXPAND_ABOVE and not expanded and _few_generators(expr):
                 # Keep the expansion only when it is no larger: it collapses
                 # polynomials (repeated derivatives) but multiplies out
-                # products of unrelated sums.
+                # products of unrelated sums. Expressions in many different
+                # functions and inputs are never polynomials worth it.
                 expansion = sp.expand(expr, **_EXPAND)
                 size = _measure(expansion)[0]
                 if size <= bound:

@@ -21,6 +21,14 @@ def _size(shape) -> int:
     return int(np.prod([1 if d is None else d for d in shape]))
 
 
+def _scaled(operand, coeff, users, name):
+    """``coeff * operand``, written into the operand's own expression when
+    the product was its only user (so no extra pass over it is made)."""
+    if isinstance(operand.op, Elementwise) and users.get(id(operand)) == 1:
+        return elementwise(coeff * operand.op.expr, list(operand.inputs), name=name)
+    return elementwise(coeff * ARGS[0], [operand], name=name)
+
+
 def scale_matmul_operands(graph: Graph) -> Graph:
     users: dict = {}
     for node in graph.nodes():
@@ -41,9 +49,9 @@ def scale_matmul_operands(graph: Graph) -> Graph:
             with absolute_scope(product.scope):  # the new product keeps the old one's place and name
                 base = product.name.rpartition("/")[2]
                 if _size(a.shape) < _size(b.shape):
-                    scaled = matmul(elementwise(coeff * ARGS[0], [a], name=f"{base}_scaled"), b, name=base)
+                    scaled = matmul(_scaled(a, coeff, users, f"{base}_scaled"), b, name=base)
                 else:
-                    scaled = matmul(a, elementwise(coeff * ARGS[0], [b], name=f"{base}_scaled"), name=base)
+                    scaled = matmul(a, _scaled(b, coeff, users, f"{base}_scaled"), name=base)
             expr = node.op.expr - coeff * ARGS[k] + ARGS[k]  # exact: the expression is linear in it
             inputs = list(node.inputs)
             inputs[k] = scaled
