@@ -63,7 +63,11 @@ def scalar_value(node: Tensor, compute_dtype=None):
     if isinstance(value, int) or float(value).is_integer() and abs(value) < 2 ** 53:
         return sp.Integer(int(value))
     if node.dtype == compute_dtype and node.dtype.kind == "f":
-        return sp.Float(np.format_float_positional(node.dtype.type(value), unique=True), 17)
+        with np.errstate(over="ignore"):  # a fill too large for the dtype is inf, as numpy makes it
+            value = node.dtype.type(value)
+        if not np.isfinite(value):
+            return sp.nan if np.isnan(value) else (sp.oo if value > 0 else -sp.oo)
+        return sp.Float(np.format_float_positional(value, unique=True), 17)
     return sp.Float(value, precision=53)
 
 
