@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+import graphc as gc
 from graphc import keras
 
 DIGITS_FEATURES = 64        # scikit-learn digits: 8x8 images
@@ -120,10 +121,13 @@ def main(argv) -> None:
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"\nTest accuracy: {accuracy:.4f}  (test loss {loss:.4f}; trained in {elapsed:.1f} s, "
           f"{int(model.optimizer.iterations)} gradient updates)")
-    print("\nThe training step is one generated numpy function. To read it:\n"
+    picture = os.path.abspath("mnist_mlp_graph.html")
+    gc.viz.render(model, picture)  # one offline HTML file: the graph beside the generated code
+    print(f"\nThe graph of the training step, beside its code: open {picture} in a browser.")
+    print("The training step is one generated numpy function. To read it:\n"
           "    python -c \"import runpy; m = runpy.run_path('examples/mnist_mlp.py')['model']; "
           "print(m.train_function.source)\"\n"
-          "or, with the graph beside the code:\n"
+          "or, with the pass statistics:\n"
           "    graphc inspect examples/mnist_mlp.py:model")
 
 

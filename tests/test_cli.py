@@ -106,8 +106,6 @@ def test_saved_keras_model(tmp_path, capsys):
     assert "cannot load a model" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "examples", "mnist_mlp.py")),
-                    reason="examples/mnist_mlp.py not written yet")
 def test_inspect_the_mnist_example(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert main(["inspect", "examples/mnist_mlp.py:model"]) == 0
