@@ -46,7 +46,7 @@ def watched(tmp_path, monkeypatch):
 def test_hostile_names_compile_and_run_correctly(watched):
     sentinel, _ = watched
     names = hostile_names(sentinel)
-    placeholders, variables, constants, outputs, updates = [], [], [], [], []
+    placeholders, variables, outputs, updates = [], [], [], []
     for i, name in enumerate(names):
         with gc.name_scope(name) if name.strip("/") else _nullcontext():
             p = gc.placeholder((None, 2), name=name)

@@ -1,6 +1,5 @@
 """Generated-code inspection: numbered listing, pass statistics, summary, standalone export."""
 import io
-import json
 import os
 import subprocess
 import sys

@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 import graphc as gc  # noqa: E402
 from graphc.graph import Graph  # noqa: E402
-from graphc.passes import graph_size, optimize  # noqa: E402
+from graphc.passes import graph_size  # noqa: E402
 
 
 def table(title, header, rows):

@@ -6,7 +6,7 @@ import numpy as np
 from graphc.graph import Tensor, current_scope, _build_listeners
 from graphc.ops.base import Op
 from graphc.types import (DEFAULT_FLOAT, DEFAULT_INT, as_dtype, as_shape,
-                          format_shape, is_float)
+                          format_shape)
 
 
 class ConstantOp(Op):
@@ -157,6 +157,3 @@ def zeros(shape, dtype="float32", name: str = "zeros") -> Tensor:
 def ones(shape, dtype="float32", name: str = "ones") -> Tensor:
     return constant(np.ones(as_shape(shape, name), dtype=as_dtype(dtype, name)), name=name)
 
-
-def is_float_tensor(t: Tensor) -> bool:
-    return is_float(t.dtype)

@@ -17,7 +17,7 @@ from graphc.ops.array import (BroadcastLike, ExpandDims, Reshape, ReshapeLike,
 from graphc.ops.elementwise import Elementwise
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.reduce import Reduce, num_elements
-from graphc.passes.expressions import build_like, compose, is_elementwise, scalar_value
+from graphc.passes.expressions import build_like, is_elementwise, scalar_value
 from graphc.passes.rewrite import rewrite, same_graph
 from graphc.ops.scalar import ARGS
 

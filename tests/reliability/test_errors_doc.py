@@ -1,7 +1,6 @@
 """docs/errors.md cannot drift: every row is triggered and its type and message checked."""
 import io
 import json
-import os
 import pathlib
 import re
 import zipfile

@@ -1,7 +1,6 @@
 """Hostile input: names never become code or markup; model files never import or execute anything."""
 import ast
 import builtins
-import html
 import importlib
 import io
 import json

@@ -5,14 +5,13 @@ import shutil
 import time
 import types
 
-import numpy as np
 import pytest
 
 import graphc as gc
 import graphc.viz
 from viz_helpers import build_scoped_graph
 from graphc.viz.html import page_data, render_html, script_json
-from graphc.viz.layout import layout, visible_boxes
+from graphc.viz.layout import visible_boxes
 
 
 def _embedded(page: str) -> dict:
