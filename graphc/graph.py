@@ -205,11 +205,11 @@ def topological_order(roots) -> list:
 
 
 def consumers(order) -> dict:
-    """Map id(tensor) -> list of tensors in ``order`` that use it."""
+    """Map id(tensor) -> list of the tensors in ``order`` that use it (once per use)."""
     users = {id(n): [] for n in order}
     for node in order:
         for inp in node.inputs:
-            users[id(inp)].append(node)
+            users.setdefault(id(inp), []).append(node)
     return users
 
 

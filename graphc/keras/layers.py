@@ -20,7 +20,6 @@ import numpy as np
 import graphc as gc
 from graphc.graph import Tensor, current_scope
 from graphc.keras import activations, initializers, utils
-from graphc.ops.leaves import PlaceholderOp
 from graphc.ops.stochastic import random_uniform_like
 from graphc.types import format_shape
 
@@ -279,7 +278,8 @@ class Dropout(Layer):
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
                              f"between 0 and 1 (1 excluded). Received: rate={rate!r}")
         if noise_shape is not None:
-            raise NotImplementedError("Dropout: noise_shape is not supported")
+            noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
+        self.noise_shape = noise_shape
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
             raise ValueError(f"Dropout: seed must be a non-negative int or None, got {seed!r}")
         self.rate = float(rate)
@@ -290,12 +290,28 @@ class Dropout(Layer):
             return inputs
         # Each compiled function gets its own draw stream; a fixed seed makes it repeatable.
         seed = self.seed if self.seed is not None else utils.draw_seed()
-        keep = random_uniform_like(inputs, dtype=inputs.dtype, seed=seed, name="uniform") >= self.rate
+        keep = random_uniform_like(self._noise_like(inputs), dtype=inputs.dtype, seed=seed,
+                                   name="uniform") >= self.rate
+        # a mask of noise_shape (1 along some axes) broadcasts: those axes share one draw
         return gc.where(keep, inputs / (1.0 - self.rate), 0.0, name="dropout")
+
+    def _noise_like(self, inputs):
+        """A tensor with the mask's shape: ``inputs`` cut to size 1 along the
+        axes where ``noise_shape`` has 1 (None keeps the input's size)."""
+        if self.noise_shape is None:
+            return inputs
+        if len(self.noise_shape) != inputs.ndim or any(
+                d not in (None, 1, n) for d, n in zip(self.noise_shape, inputs.shape)):
+            raise ValueError(f"Dropout {self.name!r}: noise_shape {self.noise_shape} does not fit inputs "
+                             f"{inputs.name!r} of shape {format_shape(inputs.shape)} (each entry must be "
+                             "None, 1 or the input's size)")
+        index = tuple(slice(0, 1) if d == 1 and n != 1 else slice(None)
+                      for d, n in zip(self.noise_shape, inputs.shape))
+        return inputs[index]
 
     def get_config(self):
         config = super().get_config()
-        config.update(rate=self.rate, seed=self.seed)
+        config.update(rate=self.rate, seed=self.seed, noise_shape=self.noise_shape)
         return config
 
 
@@ -371,6 +387,3 @@ def deserialize(config: dict, depth: int = 0) -> Layer:
     except (TypeError, ValueError, NotImplementedError) as exc:
         raise ValueError(f"bad config for layer class {cls_name}: {exc}") from None
 
-
-def is_placeholder(t) -> bool:
-    return isinstance(t, Tensor) and isinstance(t.op, PlaceholderOp)

@@ -64,27 +64,23 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in self.layers]}")
 
-    @property
-    def weights(self) -> list:
+    def _layer_weights(self, kind: str) -> list:
+        """The layers' ``kind`` weights in order, each once (layers may share one)."""
         seen, result = set(), []
         for layer in self.layers:
-            for w in layer.weights:
+            for w in getattr(layer, kind):
                 if id(w) not in seen:
                     seen.add(id(w))
                     result.append(w)
         return result
 
     @property
+    def weights(self) -> list:
+        return self._layer_weights("weights")
+
+    @property
     def trainable_weights(self) -> list:
-        if not self.trainable:
-            return []
-        seen, result = set(), []
-        for layer in self.layers:
-            for w in layer.trainable_weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    result.append(w)
-        return result
+        return self._layer_weights("trainable_weights") if self.trainable else []
 
     @property
     def non_trainable_weights(self) -> list:

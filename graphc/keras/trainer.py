@@ -135,16 +135,20 @@ class Trainer:
             results.append(result)
         return loss, updates, results
 
+    def _evaluation_graph(self, training: bool) -> tuple:
+        """(x, y_true, loss, metric updates, reported results) for a step on placeholders."""
+        x = self._input_placeholder()
+        y_pred = self._run(x, training=training)
+        y_true = self._target_placeholder(y_pred)
+        return (x, y_true) + tuple(self._loss_and_metrics(y_true, y_pred))
+
     @property
     def train_function(self) -> gc.Function:
         """The whole training step as one graphc Function (``.source`` shows it)."""
         if self._train_function is None:
             self._require_compiled("train_function")
             self._require_built("train_function")
-            x = self._input_placeholder()
-            y_pred = self._run(x, training=True)
-            y_true = self._target_placeholder(y_pred)
-            loss, metric_updates, results = self._loss_and_metrics(y_true, y_pred)
+            x, y_true, loss, metric_updates, results = self._evaluation_graph(training=True)
             weights = self.trainable_weights
             if not weights:
                 raise ValueError("fit: the model has no trainable weights")
@@ -159,10 +163,7 @@ class Trainer:
         if self._test_function is None:
             self._require_compiled("test_function")
             self._require_built("test_function")
-            x = self._input_placeholder()
-            y_pred = self._run(x, training=False)
-            y_true = self._target_placeholder(y_pred)
-            _, updates, results = self._loss_and_metrics(y_true, y_pred)
+            x, y_true, _, updates, results = self._evaluation_graph(training=False)
             self._test_function = gc.function([x, y_true], results, updates, name="test_function")
         return self._test_function
 
@@ -374,20 +375,18 @@ class Trainer:
 
     # ---------------------------------------------------------- one batch
     def train_on_batch(self, x, y, return_dict=False):
-        self._require_compiled("train_on_batch")
-        x = self._check_x(x, "train_on_batch")
-        y = self._check_y(y, len(x), "train_on_batch")
-        self.reset_metrics()
-        outputs = self.train_function(x, y)  # built first: it makes the metrics named below
-        logs = {n: float(v) for n, v in zip(self.metrics_names, outputs)}
-        return self._format_logs(logs, return_dict)
+        return self._on_batch(x, y, "train", return_dict)
 
     def test_on_batch(self, x, y, return_dict=False):
-        self._require_compiled("test_on_batch")
-        x = self._check_x(x, "test_on_batch")
-        y = self._check_y(y, len(x), "test_on_batch")
+        return self._on_batch(x, y, "test", return_dict)
+
+    def _on_batch(self, x, y, kind: str, return_dict: bool):
+        what = f"{kind}_on_batch"
+        self._require_compiled(what)
+        x = self._check_x(x, what)
+        y = self._check_y(y, len(x), what)
         self.reset_metrics()
-        outputs = self.test_function(x, y)  # built first: it makes the metrics named below
+        outputs = getattr(self, f"{kind}_function")(x, y)  # built first: it makes the metrics named below
         logs = {n: float(v) for n, v in zip(self.metrics_names, outputs)}
         return self._format_logs(logs, return_dict)
 

@@ -14,6 +14,7 @@ value is computed.
 """
 from __future__ import annotations
 
+from graphc.graph import consumers
 from graphc.ops.elementwise import Elementwise
 
 
@@ -76,10 +77,7 @@ def deferrable_updates(graph, computed: list) -> dict:
     view), and is used by nothing but other in-place updates, which come
     after it in the final block and so read the new value, as they should.
     """
-    users: dict = {}
-    for node in computed:
-        for inp in node.inputs:
-            users.setdefault(id(inp), []).append(node)
+    users = consumers(computed)
     updated = {id(var) for var, _ in graph.updates}
     outputs = {id(o) for o in graph.outputs}
     values = [value for _, value in graph.updates]

@@ -41,3 +41,16 @@ class Op:
 
     def emit(self, out: str, args: list, node) -> list:
         return [f"{out} = {self.expression(args, node)}"]
+
+
+class StepsOp(Op):
+    """An op written as several statements (softmax, fused cross-entropies).
+
+    Its statements are written once, for buffers (``emit_planned``: the first
+    statement writes ``out=<buffer>``, later ones work in place on ``out``).
+    With ``None`` for every buffer the same statements make numpy allocate,
+    which is the plain form ``emit`` returns.
+    """
+
+    def emit(self, out, args, node):
+        return self.emit_planned(out, args, node, "None", lambda value, shape, is_bool: "None")

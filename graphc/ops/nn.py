@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from graphc.graph import Tensor, make_tensor
 from graphc.ops.array import expand_dims, one_hot
-from graphc.ops.base import Op
+from graphc.ops.base import StepsOp
 from graphc.ops.leaves import as_tensor
 from graphc.ops.reduce import log_softmax, log_softmax_lines, reduce_sum, softmax
 from graphc.types import format_shape, is_float
-
-_LOG_SOFTMAX_LAST = ["{t} = {x} - np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf)",
-                     "{t} -= np.log(np.add.reduce(np.exp({t}), axis=-1, keepdims=True))"]
 
 
 def _check_logits(logits: Tensor, what: str):
@@ -24,7 +21,7 @@ def _check_logits(logits: Tensor, what: str):
                         f"got {logits.dtype} {format_shape(logits.shape)}")
 
 
-class SoftmaxCrossEntropy(Op):
+class SoftmaxCrossEntropy(StepsOp):
     """-sum(labels * log_softmax(logits), axis=-1) for dense (probability) labels."""
     name = "softmax_cross_entropy"
 
@@ -37,11 +34,14 @@ class SoftmaxCrossEntropy(Op):
                              f"{logits.name!r} {format_shape(logits.shape)} must have the same shape")
         return logits.shape[:-1], logits.dtype
 
-    def emit(self, out, args, node):
+    def emit_planned(self, out, args, node, buffer, scratch):
         labels, x = args
-        t = f"{out}__logp"
-        return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
-                + [f"{out} = -np.add.reduce({labels} * {t}, axis=-1)"])
+        logp = f"{out}__logp"
+        shape = node.inputs[1].shape
+        lines = log_softmax_lines(logp, x, -1, scratch(logp, shape, False), scratch, shape)
+        return lines + [f"np.multiply({logp}, {labels}, out={logp})",
+                        f"{out} = np.add.reduce({logp}, axis=-1, out={buffer})",
+                        f"np.negative({out}, out={out})"]
 
     def grad(self, node, g):
         labels, logits = node.inputs
@@ -50,7 +50,7 @@ class SoftmaxCrossEntropy(Op):
         return [-log_softmax(logits) * g, (softmax(logits) * total - labels) * g]
 
 
-class SparseSoftmaxCrossEntropy(Op):
+class SparseSoftmaxCrossEntropy(StepsOp):
     """-log_softmax(logits)[..., labels] for integer class labels."""
     name = "sparse_softmax_cross_entropy"
 
@@ -65,12 +65,6 @@ class SparseSoftmaxCrossEntropy(Op):
                              f"the shape of logits {logits.name!r} {format_shape(logits.shape)} without "
                              "the class axis")
         return labels.shape, logits.dtype
-
-    def emit(self, out, args, node):
-        labels, x = args
-        t = f"{out}__logp"
-        return ([line.format(t=t, x=x) for line in _LOG_SOFTMAX_LAST]
-                + [f"{out} = -np.take_along_axis({t}, {labels}[..., None], axis=-1)[..., 0]"])
 
     def emit_planned(self, out, args, node, buffer, scratch):
         labels, x = args
@@ -89,7 +83,7 @@ class SparseSoftmaxCrossEntropy(Op):
         return [None, make_tensor(SparseSoftmaxCrossEntropyGrad(), [labels, logits, g])]
 
 
-class SparseSoftmaxCrossEntropyGrad(Op):
+class SparseSoftmaxCrossEntropyGrad(StepsOp):
     """(softmax(logits) - one_hot(labels)) * g[..., None], without a one-hot matrix."""
     name = "sparse_softmax_cross_entropy_grad"
 
@@ -114,14 +108,6 @@ class SparseSoftmaxCrossEntropyGrad(Op):
             return [f"{out}[np.arange({labels}.shape[0]), {labels}] -= 1"]
         return [f"np.put_along_axis({out}, {labels}[..., None], "
                 f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)"]
-
-    def emit(self, out, args, node):
-        labels, x, g = args
-        return [f"{out} = np.exp({x} - np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf))",
-                f"{out} /= np.add.reduce({out}, axis=-1, keepdims=True)",
-                f"np.put_along_axis({out}, {labels}[..., None], "
-                f"np.take_along_axis({out}, {labels}[..., None], axis=-1) - 1, axis=-1)",
-                f"{out} *= {g}[..., None]"]
 
     def grad(self, node, gg):
         # Differentiate the same value written with ordinary ops.

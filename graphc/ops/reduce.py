@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from graphc.graph import Tensor, make_tensor
-from graphc.ops.base import Op
+from graphc.ops.base import Op, StepsOp
 from graphc.ops.leaves import as_tensor
 from graphc.types import is_float, normalize_axes, normalize_axis
 
@@ -62,19 +62,21 @@ class Reduce(Op):
         product = " * ".join(f"{x}.shape[{a}]" for a in self.axes)
         return f"({product})" if len(self.axes) > 1 else product
 
-    def expression(self, args, node):
+    def _options(self, node) -> str:
         keep = ", keepdims=True" if self.keepdims else ""
         if self.kind == "sum" and node.dtype.kind in "iu":
             keep += f", dtype=np.{node.dtype.name}"
+        return keep
+
+    def expression(self, args, node):
+        keep = self._options(node)
         if self._mean_as_sum(node):  # a sum and a division: np.mean's wrapper costs more
             count = self._count(args[0], node)
             return f"np.add.reduce({args[0]}, axis={_axes_text(self.axes)}{keep}) / {count}"
         return f"{_REDUCERS[self.kind]}({args[0]}, axis={_axes_text(self.axes)}{keep})"
 
     def emit_planned(self, out, args, node, buffer, scratch):
-        keep = ", keepdims=True" if self.keepdims else ""
-        if self.kind == "sum" and node.dtype.kind in "iu":
-            keep += f", dtype=np.{node.dtype.name}"
+        keep = self._options(node)
         reducer = "np.add.reduce" if self._mean_as_sum(node) else _REDUCERS[self.kind]
         lines = [f"{out} = {reducer}({args[0]}, axis={_axes_text(self.axes)}{keep}, out={buffer})"]
         if self._mean_as_sum(node):
@@ -150,7 +152,7 @@ def sum_to_shape(t: Tensor, shape: tuple) -> Tensor:
     return t
 
 
-class Softmax(Op):
+class Softmax(StepsOp):
     name = "softmax"
 
     def __init__(self, axis: int):
@@ -161,12 +163,6 @@ class Softmax(Op):
         if not is_float(x.dtype):
             raise TypeError(f"softmax: {x.name!r} must be float, got {x.dtype}")
         return x.shape, x.dtype
-
-    def emit(self, out, args, node):
-        x, a = args[0], self.axis
-        # initial=-inf: an empty axis gives an empty result, not a reduction error
-        return [f"{out} = np.exp({x} - np.maximum.reduce({x}, axis={a}, keepdims=True, initial=-np.inf))",
-                f"{out} /= np.add.reduce({out}, axis={a}, keepdims=True)"]
 
     def emit_planned(self, out, args, node, buffer, scratch):
         x, a, m = args[0], self.axis, f"{out}__max"
@@ -181,7 +177,7 @@ class Softmax(Op):
         return [node * (g - reduce_sum(g * node, self.axis, keepdims=True))]
 
 
-class LogSoftmax(Op):
+class LogSoftmax(StepsOp):
     name = "log_softmax"
 
     def __init__(self, axis: int):
@@ -189,11 +185,6 @@ class LogSoftmax(Op):
 
     def infer(self, inputs):
         return Softmax.infer(self, inputs)
-
-    def emit(self, out, args, node):
-        x, a = args[0], self.axis
-        return [f"{out} = {x} - np.maximum.reduce({x}, axis={a}, keepdims=True, initial=-np.inf)",
-                f"{out} -= np.log(np.add.reduce(np.exp({out}), axis={a}, keepdims=True))"]
 
     def emit_planned(self, out, args, node, buffer, scratch):
         return log_softmax_lines(out, args[0], self.axis, buffer, scratch, node.shape)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from graphc.graph import Graph
+from graphc.graph import Graph, consumers
 from graphc.ops.elementwise import result_dtype
 from graphc.ops.scalar import ARGS, MAX_ARGS
 from graphc.passes.expressions import build_like, is_elementwise, substitute
@@ -77,10 +77,7 @@ def _depth(expr) -> int:
 
 def _materialized(order, roots) -> set:
     """ids of the elementwise nodes that get their own array."""
-    users: dict = {id(n): [] for n in order}
-    for n in order:
-        for inp in n.inputs:
-            users[id(inp)].append(n)
+    users = consumers(order)
     keep = {id(r) for r in roots}
     for n in order:
         if is_elementwise(n) and any(not is_elementwise(u) for u in users[id(n)]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphc.graph import Graph, absolute_scope
+from graphc.graph import Graph, absolute_scope, consumers
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.scalar import ARGS, derivative
@@ -30,10 +30,7 @@ def _scaled(operand, coeff, users, name):
 
 
 def scale_matmul_operands(graph: Graph) -> Graph:
-    users: dict = {}
-    for node in graph.nodes():
-        for inp in node.inputs:
-            users[id(inp)] = users.get(id(inp), 0) + 1
+    users = {key: len(nodes) for key, nodes in consumers(graph.nodes()).items()}
     roots = {id(r) for r in graph.roots}
 
     def rule(node):

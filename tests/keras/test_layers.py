@@ -61,6 +61,21 @@ def test_dropout_only_in_training():
         keras.layers.Dropout(1.0)
 
 
+def test_dropout_noise_shape_shares_one_draw_along_size_one_axes():
+    rate = 0.5
+    layer = keras.layers.Dropout(rate, noise_shape=(None, 1, 64), seed=5)
+    x = gc.placeholder((None, 6, 64))
+    step = gc.function([x], layer(x, training=True))
+    out = step(np.ones((8, 6, 64), dtype="float32"))
+    kept = out != 0
+    # one mask per (example, feature), the same at every one of the 6 positions
+    assert (kept == kept[:, :1, :]).all()
+    assert 0.3 < kept[:, 0, :].mean() < 0.7
+    np.testing.assert_array_equal(out[kept], np.float32(1 / (1 - rate)))
+    with pytest.raises(ValueError, match="noise_shape"):
+        keras.layers.Dropout(0.5, noise_shape=(None, 3, 64))(x, training=True)
+
+
 def _placeholder_of(t):
     from graphc.graph import topological_order
     from graphc.ops.leaves import PlaceholderOp

@@ -188,6 +188,16 @@ def test_model_checkpoint_and_terminate_on_nan(tmp_path):
               callbacks=[keras.callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True)])
     assert best.exists()
 
+    saved = []
+    every = keras.callbacks.ModelCheckpoint(str(tmp_path / "step.keras"), save_freq=3)
+    every._save = lambda epoch, logs: saved.append((epoch, int(model.optimizer.iterations)))
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[every])  # 5 batches an epoch
+    iterations = int(model.optimizer.iterations)
+    assert [it for _, it in saved] == [iterations - 10 + k for k in (3, 6, 9)]
+    assert [epoch for epoch, _ in saved] == [0, 1, 1]
+    with pytest.raises(ValueError, match="save_freq"):
+        keras.callbacks.ModelCheckpoint(str(best), save_freq=0)
+
     bad = x.copy()
     bad[5, 0] = np.nan
     model = small_classifier()
