@@ -1,6 +1,12 @@
-"""Shared helpers for the core tests: tolerances per dtype and a checked run."""
+"""Shared helpers for the tests: tolerances per dtype, a checked run, the hypothesis profile."""
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# The suite is deterministic: every run (and CI) tries the same examples.
+# Open-ended search is `python tools/fuzz.py --minutes N`.
+settings.register_profile("graphc", derandomize=True, database=None)
+settings.load_profile("graphc")
 
 TOLERANCE = {np.dtype("float32"): dict(rtol=2e-5, atol=2e-6),
              np.dtype("float64"): dict(rtol=1e-12, atol=1e-12)}

@@ -39,9 +39,11 @@ class SoftmaxCrossEntropy(StepsOp):
         logp = f"{out}__logp"
         shape = node.inputs[1].shape
         lines = log_softmax_lines(logp, x, -1, scratch(logp, shape, False), scratch, shape)
+        # the reduction comes last: for 1-D logits it makes a numpy scalar, which
+        # no later statement could write in place
         return lines + [f"np.multiply({logp}, {labels}, out={logp})",
-                        f"{out} = np.add.reduce({logp}, axis=-1, out={buffer})",
-                        f"np.negative({out}, out={out})"]
+                        f"np.negative({logp}, out={logp})",
+                        f"{out} = np.add.reduce({logp}, axis=-1, out={buffer})"]
 
     def grad(self, node, g):
         labels, logits = node.inputs
