@@ -154,9 +154,8 @@ class Elementwise(Op):
 
 
 @functools.lru_cache(maxsize=65536)
-def _probe_function(expr):
+def _probe_function(expr, n: int):
     template = numpy_template(expr)
-    n = 1 + max((scalar.arg_index(s) for s in expr.free_symbols), default=-1)
     source = "lambda " + ", ".join(f"a{i}" for i in range(n)) + ": " + template.format(*(f"a{i}" for i in range(n)))
     return eval(source, {"np": np})  # source printed from our own expression, no user text
 
@@ -164,7 +163,7 @@ def _probe_function(expr):
 @functools.lru_cache(maxsize=65536)
 def result_dtype(expr, dtypes: tuple) -> np.dtype:
     """The dtype numpy gives the printed expression for inputs of ``dtypes``."""
-    probe = _probe_function(expr)
+    probe = _probe_function(expr, len(dtypes))  # every input, used or not
     try:
         with np.errstate(all="ignore"):
             value = probe(*(np.ones(1, dtype=d) for d in dtypes))
