@@ -152,10 +152,11 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
             return pool.name(slot)
 
         args = [names[id(inp)] for inp in node.inputs]
-        # An op may bind objects (e.g. a random Generator) in the module's
-        # namespace: op.globals() -> {hint: object}; their fresh names
-        # follow the input names in ``args``.
-        for hint, obj in (node.op.globals() if hasattr(node.op, "globals") else {}).items():
+        # An op may bind objects (a random Generator, a BLAS kernel) in the
+        # module's namespace: op.globals(node, planned) -> {hint: object};
+        # their fresh names follow the input names in ``args``.
+        bindings = node.op.globals(node, plan_memory) if hasattr(node.op, "globals") else {}
+        for hint, obj in bindings.items():
             bound = namer(hint)
             namespace[bound] = obj
             args.append(bound)

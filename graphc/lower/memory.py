@@ -8,14 +8,13 @@ a slot on its first call for a given input signature (the arrays that call
 produces become the buffers of later calls), so no shape arithmetic is
 needed and a new batch size simply gets its own set.
 
-Variable updates of the form ``v <- c * v + rest`` are computed in place
-into the variable's own storage, in the final block after every other
-value is computed.
+Variable updates of the form ``v <- c * v + rest`` (and ``v <- beta * v +
+alpha * a @ b``) are computed in place into the variable's own storage, in
+the final block after every other value is computed.
 """
 from __future__ import annotations
 
 from graphc.graph import consumers
-from graphc.ops.elementwise import Elementwise
 
 
 def storage_root(node):
@@ -72,8 +71,8 @@ class BufferPool:
 def deferrable_updates(graph, computed: list) -> dict:
     """id(value node) -> variable for updates computed in place into the variable.
 
-    An update qualifies when its value is an elementwise node that reads its
-    variable directly, reads no other updated variable (not even through a
+    An update qualifies when its value is computed by an op that can write
+    in place (``emit_update``: elementwise, gemm), reads its variable directly, reads no other updated variable (not even through a
     view), and is used by nothing but other in-place updates, which come
     after it in the final block and so read the new value, as they should.
     """
@@ -83,7 +82,7 @@ def deferrable_updates(graph, computed: list) -> dict:
     values = [value for _, value in graph.updates]
     candidates = {}
     for var, value in graph.updates:
-        if (not isinstance(value.op, Elementwise) or id(value) in outputs
+        if (not hasattr(value.op, "emit_update") or id(value) in outputs
                 or sum(v is value for v in values) > 1 or not any(i is var for i in value.inputs)):
             continue
         if any(id(storage_root(i)) in updated for i in value.inputs if i is not var):

@@ -37,7 +37,7 @@ class RandomUniformLike(Op):
     def describe(self):
         return f"{self.name}[dtype={self.dtype}, seed={self.seed!r}]"
 
-    def globals(self) -> dict:
+    def globals(self, node, planned: bool) -> dict:
         return {"rng": self.generator}
 
     def infer(self, inputs):

@@ -16,6 +16,7 @@ from graphc.passes.constant_folding import fold_constants
 from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fusion import fuse_elementwise
+from graphc.passes.gemm import fold_into_gemm
 from graphc.passes.matmul_scaling import scale_matmul_operands
 from graphc.passes.rewrite import same_graph
 from graphc.passes.simplify import simplify
@@ -27,6 +28,7 @@ PASSES = {
     "simplify": simplify,
     "stable": stabilize,
     "fusion": fuse_elementwise,
+    "gemm": fold_into_gemm,
     "matmul_scaling": scale_matmul_operands,
     "dce": dce,
 }
@@ -35,7 +37,7 @@ LEVELS = {
     0: [],
     1: ["cse", "constant_folding", "simplify", "cse", "dce"],
     2: ["cse", "constant_folding", "simplify", "stable", "constant_folding", "simplify", "cse",
-        "fusion", "matmul_scaling", "cse", "dce"],
+        "fusion", "gemm", "matmul_scaling", "cse", "dce"],
 }
 
 

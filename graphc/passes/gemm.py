@@ -1,0 +1,72 @@
+"""Fold scaling and accumulation into the matrix product (BLAS's gemm).
+
+``W - lr * (x.T @ dh)`` costs numpy the product into a temporary plus a pass
+over it; as ``gemm(x.T, dh, W, alpha=-lr, beta=1)`` BLAS scales and adds
+while it forms the product, and the update of W happens in place inside
+the product (see graphc/lower/blas.py). Applies to an elementwise node that
+is ``beta * c + alpha * P`` with constant alpha and beta, P a product of
+two matrices with no other user, when BLAS takes the dtype and the product
+is big enough for the saved pass to outweigh calling BLAS from Python.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from graphc.graph import Graph, consumers
+from graphc.lower import blas
+from graphc.ops.elementwise import Elementwise
+from graphc.ops.linalg import MatMul, gemm
+from graphc.ops.scalar import ARGS, arg_index, derivative
+from graphc.passes.rewrite import rewrite
+
+# A BLAS call from Python costs a few microseconds more than np.matmul; a
+# pass over this many elements costs about as much.
+MIN_ELEMENTS = 1 << 16
+
+
+def _static_size(shape) -> int:
+    """Elements of ``shape``, counting a dimension known only at run time as 1."""
+    return int(np.prod([1 if d is None else d for d in shape]))
+
+
+def _affine_in(expr, k):
+    """(alpha, beta, j) with ``expr == alpha * x_k + beta * x_j`` (j None: no second
+    term) for numbers alpha != 0 and beta, or None."""
+    alpha = derivative(expr, k)
+    if not alpha.is_number or alpha == 0 or not alpha.is_real:
+        return None
+    rest = sp.expand(expr - alpha * ARGS[k])
+    if rest == 0:
+        return float(alpha), 0.0, None
+    beta, term = rest.as_coeff_Mul()
+    if not isinstance(term, sp.Symbol) or term == ARGS[k] or not beta.is_real:
+        return None
+    return float(alpha), float(beta), arg_index(term)
+
+
+def fold_into_gemm(graph: Graph) -> Graph:
+    users = {key: len(nodes) for key, nodes in consumers(graph.nodes()).items()}
+    roots = {id(r) for r in graph.roots}
+
+    def rule(node):
+        if not isinstance(node.op, Elementwise) or not blas.available(node.dtype):
+            return None
+        for k, product in enumerate(node.inputs):
+            if (not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots
+                    or _static_size(product.shape) < MIN_ELEMENTS or product.shape != node.shape):
+                continue
+            a, b = product.inputs
+            if a.ndim != 2 or b.ndim != 2 or not a.dtype == b.dtype == node.dtype:
+                continue
+            affine = _affine_in(node.op.expr, k)
+            if affine is None:
+                continue
+            alpha, beta, j = affine
+            c = None if j is None else node.inputs[j]
+            if c is not None and c.dtype != node.dtype:
+                continue
+            return gemm(a, b, c, alpha, beta, name=node.name.rpartition("/")[2])
+        return None
+
+    return rewrite(graph, rule, "gemm")
