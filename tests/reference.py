@@ -196,10 +196,13 @@ class Reference:
         if isinstance(op, N.SparseSoftmaxCrossEntropy):
             labels, logits = args
             return -_pick(log_softmax(logits, -1), labels)
+        if isinstance(op, N.SparseNLL):
+            labels, logp = args
+            return -_pick(logp, labels)
         if isinstance(op, N.SparseSoftmaxCrossEntropyGrad):
-            labels, logits, g = args
-            p = softmax(logits, -1)
-            classes = np.shape(logits)[-1]
+            labels, logp, g = args
+            p = np.exp(logp)
+            classes = np.shape(logp)[-1]
             onehot = (np.asarray(labels)[..., None] == np.arange(classes))
             if np.any((labels < 0) | (labels >= classes)):
                 raise IndexError("reference: label out of range")

@@ -73,34 +73,61 @@ class SparseSoftmaxCrossEntropy(StepsOp):
         logp = f"{out}__logp"
         lines = log_softmax_lines(logp, x, -1, scratch(logp, node.inputs[1].shape, False), scratch,
                                   node.inputs[1].shape)
-        if node.inputs[0].ndim == 1:  # a batch of labels: plain fancy indexing is the fastest pick
-            rows = f"{out}__rows"
-            return lines + [f"{rows} = np.arange({labels}.shape[0])",
-                            f"{out} = np.negative({logp}[{rows}, {labels}], out={buffer})"]
-        return lines + [f"{out} = np.negative(np.take_along_axis({logp}, {labels}[..., None], axis=-1)[..., 0], "
-                        f"out={buffer})"]
+        return lines + _negative_pick(out, logp, labels, node, buffer)
 
     def grad(self, node, g):
+        # The gradient reads log_softmax(logits): once the forward loss is
+        # split into the same log_softmax and a pick (SparseNLL, by the
+        # simplify pass), both share it.
         labels, logits = node.inputs
-        return [None, make_tensor(SparseSoftmaxCrossEntropyGrad(), [labels, logits, g])]
+        return [None, make_tensor(SparseSoftmaxCrossEntropyGrad(), [labels, log_softmax(logits), g])]
+
+
+def _negative_pick(out, logp, labels, node, buffer) -> list:
+    """``out = -logp[..., labels]`` (the labels are ``node``'s first input)."""
+    if node.inputs[0].ndim == 1:  # a batch of labels: plain fancy indexing is the fastest pick
+        rows = f"{out}__rows"
+        return [f"{rows} = np.arange({labels}.shape[0])",
+                f"{out} = np.negative({logp}[{rows}, {labels}], out={buffer})"]
+    return [f"{out} = np.negative(np.take_along_axis({logp}, {labels}[..., None], axis=-1)[..., 0], "
+            f"out={buffer})"]
+
+
+class SparseNLL(StepsOp):
+    """-log_probs[..., labels]: the sparse cross-entropy of log-probabilities.
+
+    The passes write ``sparse_softmax_cross_entropy(labels, logits)`` as this
+    of ``log_softmax(logits)``, which its gradient also reads.
+    """
+    name = "sparse_nll"
+
+    def infer(self, inputs):
+        return SparseSoftmaxCrossEntropy.infer(self, inputs)
+
+    def emit_planned(self, out, args, node, buffer, scratch):
+        labels, logp = args
+        return _negative_pick(out, logp, labels, node, buffer)
+
+    def grad(self, node, g):
+        labels, logp = node.inputs
+        depth = logp.shape[-1]
+        if depth is None:
+            raise ValueError(f"the gradient of {node.name!r} needs a static number of classes")
+        return [None, -one_hot(labels, depth, logp.dtype) * expand_dims(g, -1)]
 
 
 class SparseSoftmaxCrossEntropyGrad(StepsOp):
-    """(softmax(logits) - one_hot(labels)) * g[..., None], without a one-hot matrix."""
+    """(exp(log_probs) - one_hot(labels)) * g[..., None], without a one-hot matrix:
+    the gradient of the sparse softmax cross-entropy with respect to the logits."""
     name = "sparse_softmax_cross_entropy_grad"
+    broadcast_inputs = (2,)  # g may be anything that broadcasts to the labels' shape
 
     def infer(self, inputs):
         return inputs[1].shape, inputs[1].dtype
 
     def emit_planned(self, out, args, node, buffer, scratch):
-        labels, x, g = args
-        m = f"{out}__max"
-        mbuf = scratch(m, node.shape[:-1] + (1,), False)
-        return [f"{m} = np.maximum.reduce({x}, axis=-1, keepdims=True, initial=-np.inf, out={mbuf})",
-                f"{out} = np.subtract({x}, {m}, out={buffer})",
-                f"np.exp({out}, out={out})",
-                f"np.add.reduce({out}, axis=-1, keepdims=True, out={m})",
-                f"np.divide({out}, {m}, out={out})",
+        labels, logp, g = args
+        return [f"{out} = np.exp({logp}, out={buffer})",
                 *self._subtract_one_hot(out, labels, node),
                 f"np.multiply({out}, {g}[..., None], out={out})"]
 
@@ -114,12 +141,13 @@ class SparseSoftmaxCrossEntropyGrad(StepsOp):
     def grad(self, node, gg):
         # Differentiate the same value written with ordinary ops.
         from graphc.autodiff import grad
-        labels, logits, g = node.inputs
-        depth = logits.shape[-1]
+        from graphc.ops.elementwise import exp
+        labels, logp, g = node.inputs
+        depth = logp.shape[-1]
         if depth is None:
             raise ValueError(f"second derivative of {node.name!r} needs a static number of classes")
-        value = (softmax(logits) - one_hot(labels, depth, logits.dtype)) * expand_dims(g, -1)
-        return [None] + grad(value, [logits, g], grad_ys=gg)
+        value = (exp(logp) - one_hot(labels, depth, logp.dtype)) * expand_dims(g, -1)
+        return [None] + grad(value, [logp, g], grad_ys=gg)
 
 
 def softmax_cross_entropy_with_logits(labels, logits, name=None) -> Tensor:

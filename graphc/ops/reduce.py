@@ -91,8 +91,8 @@ class Reduce(Op):
         g = g if self.keepdims else array.expand_dims(g, self.axes)
         if self.kind == "sum":
             return [array.broadcast_like(g, x)]
-        if self.kind == "mean":
-            return [array.broadcast_like(g, x) / num_elements(x, self.axes)]
+        if self.kind == "mean":  # divide before broadcasting: fewer elements
+            return [array.broadcast_like(g / num_elements(x, self.axes), x)]
         # max / min: split the gradient evenly among the elements that attain it
         extreme = node if self.keepdims else array.expand_dims(node, self.axes)
         mask = array.cast(equal(x, extreme), x.dtype)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 
-from graphc.graph import Tensor
+from graphc.graph import Tensor, make_tensor
 from graphc.ops import array
 from graphc.ops.array import (BroadcastLike, ExpandDims, Reshape, ReshapeLike,
                               Squeeze, StopGradient, Transpose)
-from graphc.ops.elementwise import Elementwise
+from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
-from graphc.ops.reduce import Reduce, num_elements
+from graphc.ops.nn import SparseNLL, SparseSoftmaxCrossEntropy, SparseSoftmaxCrossEntropyGrad
+from graphc.ops.reduce import Reduce, log_softmax, num_elements
 from graphc.passes.expressions import build_like, is_elementwise, scalar_value
 from graphc.passes.rewrite import rewrite, same_graph
 from graphc.ops.scalar import ARGS
@@ -58,6 +59,37 @@ def collapse_identity(node: Tensor):
 def _composes_to_identity(outer, inner) -> bool:
     """Whether outer(inner(x)) is x (both over x0), decided once per pair."""
     return outer.xreplace({ARGS[0]: inner}) == ARGS[0]
+
+
+def sink_broadcast(node: Tensor):
+    """f(broadcast(x), scalars...) -> broadcast(f(x, scalars...)): compute on
+    the small array, then broadcast once (a mean's gradient is one number)."""
+    broadcasts = [i for i in node.inputs if isinstance(i.op, BroadcastLike)]
+    if len(broadcasts) != 1 or any(i.ndim for i in node.inputs if i is not broadcasts[0]):
+        return None
+    x, like = broadcasts[0].inputs
+    inputs = [x if i is broadcasts[0] else i for i in node.inputs]
+    return array.broadcast_like(elementwise(node.op.expr, inputs, name=node.name.rpartition("/")[2]), like)
+
+
+def absorb_broadcast(node: Tensor):
+    """An op that broadcasts an input itself (``op.broadcast_inputs``) takes it unbroadcast."""
+    inputs = list(node.inputs)
+    for k in node.op.broadcast_inputs:
+        if isinstance(inputs[k].op, BroadcastLike):
+            inputs[k] = inputs[k].inputs[0]
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return None
+    shape, dtype = node.op.infer(inputs)
+    return Tensor(node.op, tuple(inputs), shape, dtype, node.name)
+
+
+def share_log_softmax(node: Tensor):
+    """sparse_softmax_cross_entropy(labels, logits) -> sparse_nll(labels,
+    log_softmax(logits)): the same statements, but its gradient reads
+    log_softmax(logits) too, and CSE then computes it once for both."""
+    labels, logits = node.inputs
+    return make_tensor(SparseNLL(), [labels, log_softmax(logits)], node.name.rpartition("/")[2])
 
 
 def transpose_of_transpose(node: Tensor):
@@ -133,13 +165,15 @@ def drop_stop_gradient(node: Tensor):
 
 
 RULES = {
-    Elementwise: [absorb_scalar_constants, merge_repeated_inputs, collapse_identity],
+    Elementwise: [absorb_scalar_constants, merge_repeated_inputs, collapse_identity, sink_broadcast],
     Transpose: [transpose_of_transpose, transpose_of_matmul],
     Reshape: [reshape_chain],
     ReshapeLike: [reshape_chain],
     BroadcastLike: [broadcast_chain],
     Reduce: [sum_of_broadcast],
     StopGradient: [drop_stop_gradient],
+    SparseSoftmaxCrossEntropy: [share_log_softmax],
+    SparseSoftmaxCrossEntropyGrad: [absorb_broadcast],
 }
 
 

@@ -178,8 +178,9 @@ def test_every_table_entry_is_exercised():
     # The tests above cover each rule in the table; a new rule needs a test.
     names = {rule.__name__ for rules in RULES.values() for rule in rules}
     assert names == {"absorb_scalar_constants", "merge_repeated_inputs", "collapse_identity",
-                     "transpose_of_transpose", "transpose_of_matmul", "reshape_chain",
-                     "broadcast_chain", "sum_of_broadcast", "drop_stop_gradient"}
+                     "sink_broadcast", "transpose_of_transpose", "transpose_of_matmul", "reshape_chain",
+                     "broadcast_chain", "sum_of_broadcast", "drop_stop_gradient", "share_log_softmax",
+                     "absorb_broadcast"}
 
 
 def test_broadcast_chain():
@@ -203,3 +204,70 @@ def test_constants_absorbed_into_expressions():
     xs = _values((3,))
     ref = same_values([x], [y], [xs], levels=(1, 2))
     np.testing.assert_allclose(ref[0], 3 * xs, rtol=1e-12)
+
+
+def test_elementwise_of_a_broadcast_and_scalars_is_computed_before_broadcasting():
+    x, like, s = _x((1, 4)), _x((None, 4)), _x(())
+    y = gc.exp(broadcast_like(x, like) * s)
+    g = run_pass("simplify", [y], [x, like, s])
+    out = g.outputs[0]
+    assert out.op.name == "broadcast_like" and out.inputs[1] is like
+    assert out.inputs[0].shape == (1, 4)  # exp(x * s) on the small array
+    xv, sv = _values((1, 4)), _values(())
+    for n in (1, 5):
+        ref = same_values([x, like, s], [y], [xv, _values((n, 4)), sv], levels=(1, 2))
+        np.testing.assert_allclose(ref[0], np.broadcast_to(np.exp(xv * sv), (n, 4)), rtol=1e-12)
+
+
+def test_a_broadcast_next_to_a_full_sized_input_is_kept():
+    x, like, z = _x((1, 4)), _x((3, 4)), _x((3, 4))
+    y = broadcast_like(x, like) * z
+    g = run_pass("simplify", [y], [x, like, z])
+    assert g.outputs[0].op.name == "elementwise" or g.outputs[0].op.name == "multiply"
+    assert any(n.op.name == "broadcast_like" for n in g.nodes())
+
+
+def _sparse_loss(batch=None, classes=5):
+    labels = gc.placeholder((batch,), "int32", name="labels")
+    logits = gc.placeholder((batch, classes), "float64", name="logits")
+    loss = gc.reduce_mean(gc.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+    return labels, logits, loss
+
+
+def _sparse_feeds(n=6, classes=5):
+    return RNG.integers(0, classes, n).astype(np.int32), RNG.normal(size=(n, classes)) * 3
+
+
+def test_sparse_cross_entropy_and_its_gradient_share_one_log_softmax():
+    labels, logits, loss = _sparse_loss()
+    dlogits = gc.grad(loss, logits)
+    g = run_pass("cse", run_pass("simplify", [loss, dlogits], [labels, logits]).outputs, [labels, logits])
+    names = op_names(g)
+    assert names.count("log_softmax") == 1 and "softmax" not in names
+    assert "sparse_nll" in names and "sparse_softmax_cross_entropy" not in names
+    # the mean's gradient reaches the op as one number, not a broadcast per example
+    (grad_node,) = [n for n in g.nodes() if n.op.name == "sparse_softmax_cross_entropy_grad"]
+    assert grad_node.inputs[2].shape in ((), (1,))
+    yv, lv = _sparse_feeds()
+    ref = same_values([labels, logits], [loss, dlogits], [yv, lv], levels=(1, 2))
+    p = np.exp(lv - lv.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(ref[0], -np.mean(np.log(p[np.arange(6), yv])), rtol=1e-12)
+    np.testing.assert_allclose(ref[1], (p - np.eye(5)[yv]) / 6, rtol=1e-10, atol=1e-14)
+
+
+def test_gradients_of_the_split_sparse_cross_entropy_are_right():
+    # the optimized graph is differentiable too: sparse_nll and the
+    # gradient op have gradients of their own (checked by finite differences)
+    labels, logits, loss = _sparse_loss(batch=4)
+    (nll_loss,) = run_pass("simplify", [loss], [labels, logits]).outputs
+    yv, lv = _sparse_feeds(4)
+    f = gc.function([labels, logits], [nll_loss, gc.grad(nll_loss, logits)], optimize=0)
+    value, analytic = f(yv, lv)
+    eps, numeric = 1e-6, np.zeros_like(lv)
+    for idx in np.ndindex(lv.shape):
+        up, down = lv.copy(), lv.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (f(yv, up)[0] - f(yv, down)[0]) / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
