@@ -97,6 +97,9 @@ class Function:
         self._fn = self.program.compile()
         self._no_buffers = (None,) * len(self.program.slot_keys)
         self._local = threading.local()  # buffers are per thread: calls may run concurrently
+        # per input: (dtype, rank, fixed dimensions) an array must match to be taken as it is
+        self._expected = [(t.dtype, len(t.shape), tuple((i, d) for i, d in enumerate(t.shape) if d is not None))
+                          for t in inputs]
 
     def __repr__(self):
         return f"<graphc.Function {self.name!r} inputs={[t.name for t in self.inputs]} outputs={len(self.outputs)}>"
@@ -113,7 +116,12 @@ class Function:
         if len(args) != len(self.inputs):
             raise TypeError(f"{self.name} takes {len(self.inputs)} arrays "
                             f"({', '.join(repr(t.name) for t in self.inputs)}), got {len(args)}")
-        return [coerce_feed(t, a) for t, a in zip(self.inputs, args)]
+        arrays = list(args)
+        for k, (array, (dtype, rank, fixed)) in enumerate(zip(arrays, self._expected)):
+            if (type(array) is not np.ndarray or array.dtype != dtype or array.ndim != rank
+                    or any(array.shape[i] != d for i, d in fixed)):
+                arrays[k] = coerce_feed(self.inputs[k], array)
+        return arrays
 
     def __call__(self, *args, **kwargs):
         arrays = self._arrays(args, kwargs)

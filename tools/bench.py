@@ -164,15 +164,22 @@ def jax_step(weights):
 
 # ------------------------------------------------------------------ timing
 
-def median_seconds(fn, repeats, warmup=5):
+def paired_medians(fn_a, fn_b, repeats, block=10, warmup=5) -> tuple:
+    """Median seconds per call of ``fn_a`` and of ``fn_b``, timed in
+    alternating blocks of ``block`` calls: drift of the machine's speed hits
+    both alike, and within a block each runs with its own data in cache."""
     for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        fn_a()
+        fn_b()
+    times_a, times_b = [], []
+    clock = time.perf_counter
+    while len(times_a) < repeats:
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            for _ in range(block):
+                start = clock()
+                fn()
+                times.append(clock() - start)
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def allocated_per_call(fn, calls=20) -> float:
@@ -231,23 +238,17 @@ def main(argv=None):
         x = rng.random((batch, IN), dtype=np.float32)
         y = rng.integers(0, OUT, batch).astype(np.int32)
         repeats = args.repeats if batch < 1024 else max(20, args.repeats // 5)
-        # interleave the two, so drift of the machine hits both alike
-        g_times, n_times = [], []
-        for _ in range(3):
-            g_times.append(median_seconds(lambda: step(x, y), repeats // 3 + 1))
-            n_times.append(median_seconds(lambda: ref(x, y), repeats // 3 + 1))
-        row(f"train step, batch {batch}", statistics.median(g_times), statistics.median(n_times))
+        row(f"train step, batch {batch}", *paired_medians(lambda: step(x, y), lambda: ref(x, y), repeats))
     # The same model through graphc.keras: its step also updates the running
     # loss and accuracy metrics, which the hand-written step does not.
     model = keras_model(weights)
     x = rng.random((128, IN), dtype=np.float32)
     y = rng.integers(0, OUT, 128).astype(np.int32)
     train_function = model.train_function
-    row("keras train_function, batch 128", median_seconds(lambda: train_function(x, y), args.repeats),
-        median_seconds(lambda: ref(x, y), args.repeats), "(with metrics)")
+    row("keras train_function, batch 128",
+        *paired_medians(lambda: train_function(x, y), lambda: ref(x, y), args.repeats), "(with metrics)")
     x = rng.random((10000, IN), dtype=np.float32)
-    row("inference, batch 10000", median_seconds(lambda: predict(x), 20),
-        median_seconds(lambda: ref.predict(x), 20))
+    row("inference, batch 10000", *paired_medians(lambda: predict(x), lambda: ref.predict(x), 20, block=1))
     row("compile train step (level 2)", compile_s, None)
     x = rng.random((128, IN), dtype=np.float32)
     y = rng.integers(0, OUT, 128).astype(np.int32)
@@ -257,19 +258,18 @@ def main(argv=None):
 
     x = rng.random((128, IN), dtype=np.float32)
     y = rng.integers(0, OUT, 128)
+    y32 = y.astype(np.int32)
     try:
         tstep, torch = torch_step(weights)
         tx, ty = torch.tensor(x), torch.tensor(y)
-        row("PyTorch eager, batch 128", median_seconds(lambda: tstep(tx, ty), args.repeats),
-            median_seconds(lambda: ref(x, y.astype(np.int32)), args.repeats))
+        row("PyTorch eager, batch 128", *paired_medians(lambda: tstep(tx, ty), lambda: ref(x, y32), args.repeats))
     except ImportError:
         print("PyTorch not installed: skipped")
     try:
         jstep, jparams, jnp = jax_step(weights)
         jx, jy = jnp.asarray(x), jnp.asarray(y)
-        row("JAX jit, batch 128", median_seconds(lambda: jstep(jparams, jx, jy)[0].block_until_ready(),
-                                                 args.repeats),
-            median_seconds(lambda: ref(x, y.astype(np.int32)), args.repeats))
+        row("JAX jit, batch 128", *paired_medians(lambda: jstep(jparams, jx, jy)[0].block_until_ready(),
+                                                  lambda: ref(x, y32), args.repeats))
     except ImportError:
         print("JAX not installed: skipped")
 

@@ -153,5 +153,5 @@ def gemm(alpha, a, b, c=None, beta=0.0, out=None):
         beta = 0.0  # BLAS then never reads out's old contents
     elif c is not out:
         np.copyto(out, c)
-    _call(routine, alpha, product[0], product[1], beta, product[2], *layouts)
+    _call(routine, float(alpha), product[0], product[1], float(beta), product[2], *layouts)
     return out

@@ -66,39 +66,59 @@ def matmul(a, b, name=None) -> Tensor:
 
 
 class Gemm(Op):
-    """``alpha * (a @ b) + beta * c`` for matrices ``a`` and ``b`` (BLAS's gemm).
+    """``alpha * scale * (a @ b) + beta * c`` for matrices ``a`` and ``b`` (BLAS's gemm).
 
     Made by the ``gemm`` pass, not by users: scaling and accumulation then
-    happen inside the product instead of in passes over it. ``c`` is
-    optional and broadcasts to the product's shape. Where BLAS takes the
-    dtype (graphc/lower/blas.py) and the code keeps buffers, it is one BLAS
-    call, in place into ``c`` when ``c`` is a variable being updated;
-    otherwise it is written in numpy.
+    happen inside the product instead of in passes over it. ``alpha`` and
+    ``beta`` are numbers; ``c`` (optional) broadcasts to the product's shape;
+    ``scale`` (optional) is a 0-d tensor, such as a learning rate held in a
+    variable. Where BLAS takes the dtype (graphc/lower/blas.py) and the code
+    keeps buffers, it is one BLAS call, in place into ``c`` when ``c`` is a
+    variable being updated; otherwise it is written in numpy.
     """
     name = "gemm"
 
-    def __init__(self, alpha: float, beta: float = 0.0):
+    def __init__(self, alpha: float, beta: float = 0.0, has_c: bool = False, scaled: bool = False):
         self.alpha = float(alpha)
-        self.beta = float(beta)
+        self.beta = float(beta) if has_c else 0.0
+        self.has_c = bool(has_c)
+        self.scaled = bool(scaled)
+
+    def operands(self, inputs) -> tuple:
+        """(a, b, c or None, scale or None) from this op's inputs."""
+        a, b, *more = inputs
+        c = more.pop(0) if self.has_c else None
+        return a, b, c, (more[0] if self.scaled else None)
 
     def infer(self, inputs):
-        a, b = inputs[:2]
+        if len(inputs) != 2 + self.has_c + self.scaled:
+            raise TypeError(f"gemm: expected {2 + self.has_c + self.scaled} inputs, got {len(inputs)}")
+        a, b, c, scale = self.operands(inputs)
         if a.ndim != 2 or b.ndim != 2:
             raise _mismatch(a, b, "gemm takes matrices")
         shape, dtype = MatMul().infer([a, b])
-        if len(inputs) == 3:
-            c = inputs[2]
+        if c is not None:
             if broadcast_shapes(c.shape, shape) != shape:
                 raise ValueError(f"gemm: {c.name!r} of shape {format_shape(c.shape)} does not broadcast "
                                  f"to the product's shape {format_shape(shape)}")
             dtype = np.result_type(dtype, c.dtype)
+        if scale is not None and (scale.ndim != 0 or scale.dtype.kind != "f"):
+            raise TypeError(f"gemm: scale {scale.name!r} must be a float scalar, got {scale.dtype} "
+                            f"{format_shape(scale.shape)}")
         return shape, dtype
 
+    def _alpha_text(self, scale_arg) -> str:
+        if scale_arg is None:
+            return repr(self.alpha)
+        return scale_arg if self.alpha == 1 else f"{self.alpha!r} * {scale_arg}"
+
     def expression(self, args, node):
-        product = f"{args[0]} @ {args[1]}"
-        terms = [product if self.alpha == 1 else f"{self.alpha!r} * ({product})"]
-        if len(node.inputs) == 3:
-            terms.append(args[2] if self.beta == 1 else f"{self.beta!r} * {args[2]}")
+        a, b, c, scale = self.operands(args)
+        product = f"({a} @ {b})"
+        alpha = self._alpha_text(scale)
+        terms = [product if alpha == "1.0" else f"{alpha} * {product}"]
+        if c is not None:
+            terms.append(c if self.beta == 1 else f"{self.beta!r} * {c}")
         return " + ".join(terms)
 
     def globals(self, node, planned: bool) -> dict:
@@ -106,40 +126,46 @@ class Gemm(Op):
         from graphc.lower import blas
         return {"gemm": blas.gemm} if planned and blas.available(node.dtype) else {}
 
-    def _kernel_call(self, args, node, out: str) -> str:
+    def _kernel_call(self, args, out: str) -> str:
         *operands, kernel = args
-        c = f", {operands[2]}, {self.beta!r}" if len(node.inputs) == 3 else ""
-        return f"{kernel}({self.alpha!r}, {operands[0]}, {operands[1]}{c}, out={out})"
+        a, b, c, scale = self.operands(operands)
+        accumulate = f", {c}, {self.beta!r}" if c is not None else ""
+        return f"{kernel}({self._alpha_text(scale)}, {a}, {b}{accumulate}, out={out})"
 
     def emit(self, out, args, node):
         if len(args) == len(node.inputs):  # no kernel bound: plain numpy
             return [f"{out} = {self.expression(args, node)}"]
-        return [f"{out} = {self._kernel_call(args, node, 'None')}"]
+        return [f"{out} = {self._kernel_call(args, 'None')}"]
 
     def emit_planned(self, out, args, node, buffer, scratch):
         if len(args) == len(node.inputs):
             return None
-        return [f"{out} = {self._kernel_call(args, node, buffer)}"]
+        return [f"{out} = {self._kernel_call(args, buffer)}"]
 
     def emit_update(self, out, args, node, target, scratch):
         """Accumulate into the storage of ``c``, the variable ``out`` being updated."""
-        if len(args) == len(node.inputs) or target != 2 or any(t is node.inputs[2] for t in node.inputs[:2]):
+        a, b, c, _ = self.operands(node.inputs)
+        if len(args) == len(node.inputs) or c is None or target != 2 or c is a or c is b:
             return None
-        return [self._kernel_call(args, node, out)]
+        return [self._kernel_call(args, out)]
 
     def grad(self, node, g):
         from graphc.ops.array import swap_last_axes
-        from graphc.ops.reduce import sum_to_shape
-        a, b = node.inputs[:2]
-        grads = [self.alpha * matmul(g, swap_last_axes(b)), self.alpha * matmul(swap_last_axes(a), g)]
-        if len(node.inputs) == 3:
-            grads.append(sum_to_shape(self.beta * g, node.inputs[2].shape))
+        from graphc.ops.reduce import reduce_sum, sum_to_shape
+        a, b, c, scale = self.operands(node.inputs)
+        alpha = self.alpha if scale is None else self.alpha * scale
+        grads = [alpha * matmul(g, swap_last_axes(b)), alpha * matmul(swap_last_axes(a), g)]
+        if c is not None:
+            grads.append(sum_to_shape(self.beta * g, c.shape))
+        if scale is not None:
+            grads.append(self.alpha * reduce_sum(g * matmul(a, b)))
         return grads
 
 
-def gemm(a, b, c=None, alpha=1.0, beta=0.0, name=None) -> Tensor:
-    """``alpha * (a @ b) + beta * c`` of matrices (``c`` omitted: the scaled product)."""
+def gemm(a, b, c=None, alpha=1.0, beta=0.0, scale=None, name=None) -> Tensor:
+    """``alpha * scale * (a @ b) + beta * c`` of matrices (``c``, ``scale`` optional)."""
     a = as_tensor(a, b if isinstance(b, Tensor) else None)
     b = as_tensor(b, a)
-    inputs = [a, b] if c is None else [a, b, as_tensor(c, a)]
-    return make_tensor(Gemm(alpha, beta if c is not None else 0.0), inputs, name)
+    inputs = [a, b] + ([as_tensor(c, a)] if c is not None else []) + (
+        [as_tensor(scale, a)] if scale is not None else [])
+    return make_tensor(Gemm(alpha, beta, has_c=c is not None, scaled=scale is not None), inputs, name)

@@ -8,7 +8,7 @@ from graphc.graph import Tensor, absolute_scope, make_tensor
 from graphc.ops.array import FullLike
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.leaves import ConstantOp, constant
-from graphc.ops.scalar import ARGS, MAX_ARGS
+from graphc.ops.scalar import ARGS, MAX_ARGS, arg_index, derivative
 from graphc.types import is_static
 
 
@@ -126,3 +126,31 @@ def substitute(expr, mapping: dict):
             else:
                 done[e] = e.func(*args)
     return done[expr]
+
+
+def linear_in(node: Tensor, k: int):
+    """(coefficient, rest) with elementwise ``node == coefficient * x_k + rest``,
+    where neither part reads input k and the coefficient is a number or an
+    expression of 0-d inputs only (a learning rate held in a variable);
+    None when ``node`` is not of that form."""
+    expr, symbol = node.op.expr, ARGS[k]
+    coefficient = derivative(expr, k)
+    if coefficient == 0 or symbol in coefficient.free_symbols or (
+            coefficient.is_number and not coefficient.is_real):
+        return None
+    if any(node.inputs[arg_index(s)].ndim for s in coefficient.free_symbols):
+        return None
+    rest = expr - coefficient * symbol
+    if symbol in rest.free_symbols:
+        rest = sp.expand(rest)
+        if symbol in rest.free_symbols:
+            return None
+    return coefficient, rest
+
+
+def scalar_of(coefficient, node: Tensor):
+    """A coefficient from ``linear_in`` as a float, or as a 0-d node over ``node``'s inputs."""
+    if coefficient.is_number:
+        return float(coefficient)
+    with absolute_scope(node.scope):
+        return elementwise(coefficient, list(node.inputs), name="coefficient")

@@ -4,8 +4,9 @@
 over it; as ``gemm(x.T, dh, W, alpha=-lr, beta=1)`` BLAS scales and adds
 while it forms the product, and the update of W happens in place inside
 the product (see graphc/lower/blas.py). Applies to an elementwise node that
-is ``beta * c + alpha * P`` with constant alpha and beta, P a product of
-two matrices with no other user, when BLAS takes the dtype and the product
+is ``beta * c + alpha * P`` with a number beta, alpha a number or a
+scalar tensor (a learning rate in a variable), P a product of two
+matrices with no other user, when BLAS takes the dtype and the product
 is big enough for the saved pass to outweigh calling BLAS from Python.
 """
 from __future__ import annotations
@@ -17,7 +18,8 @@ from graphc.graph import Graph, consumers
 from graphc.lower import blas
 from graphc.ops.elementwise import Elementwise
 from graphc.ops.linalg import MatMul, gemm
-from graphc.ops.scalar import ARGS, arg_index, derivative
+from graphc.ops.scalar import arg_index
+from graphc.passes.expressions import linear_in, scalar_of
 from graphc.passes.rewrite import rewrite
 
 # A BLAS call from Python costs a few microseconds more than np.matmul; a
@@ -30,19 +32,15 @@ def _static_size(shape) -> int:
     return int(np.prod([1 if d is None else d for d in shape]))
 
 
-def _affine_in(expr, k):
-    """(alpha, beta, j) with ``expr == alpha * x_k + beta * x_j`` (j None: no second
-    term) for numbers alpha != 0 and beta, or None."""
-    alpha = derivative(expr, k)
-    if not alpha.is_number or alpha == 0 or not alpha.is_real:
-        return None
-    rest = sp.expand(expr - alpha * ARGS[k])
+def _accumulated(rest, node):
+    """(c, beta) with ``rest == beta * c`` for an input c and a number beta; (None, 0) for
+    ``rest == 0``; None otherwise."""
     if rest == 0:
-        return float(alpha), 0.0, None
+        return None, 0.0
     beta, term = rest.as_coeff_Mul()
-    if not isinstance(term, sp.Symbol) or term == ARGS[k] or not beta.is_real:
+    if not isinstance(term, sp.Symbol) or not beta.is_real:
         return None
-    return float(alpha), float(beta), arg_index(term)
+    return node.inputs[arg_index(term)], float(beta)
 
 
 def fold_into_gemm(graph: Graph) -> Graph:
@@ -59,14 +57,16 @@ def fold_into_gemm(graph: Graph) -> Graph:
             a, b = product.inputs
             if a.ndim != 2 or b.ndim != 2 or not a.dtype == b.dtype == node.dtype:
                 continue
-            affine = _affine_in(node.op.expr, k)
-            if affine is None:
+            linear = linear_in(node, k)
+            accumulated = linear and _accumulated(linear[1], node)
+            if not accumulated or (accumulated[0] is not None and accumulated[0].dtype != node.dtype):
                 continue
-            alpha, beta, j = affine
-            c = None if j is None else node.inputs[j]
-            if c is not None and c.dtype != node.dtype:
-                continue
-            return gemm(a, b, c, alpha, beta, name=node.name.rpartition("/")[2])
+            c, beta = accumulated
+            alpha = scalar_of(linear[0], node)
+            name = node.name.rpartition("/")[2]
+            if isinstance(alpha, float):
+                return gemm(a, b, c, alpha, beta, name=name)
+            return gemm(a, b, c, 1.0, beta, scale=alpha, name=name)
         return None
 
     return rewrite(graph, rule, "gemm")

@@ -4,7 +4,10 @@
 ``W + (a @ (-lr * b))`` scales whichever operand is smaller instead (for a
 weight gradient ``x.T @ dh`` that is dh, batch x units, rather than the
 inputs x units gradient). Applies when the product has no other user and
-the elementwise expression is linear in it with a constant coefficient.
+the elementwise expression is linear in it, with a coefficient that is a
+number or an expression of scalars (a learning rate in a variable). Where
+BLAS is available the gemm pass, which runs first, folds the scaling into
+the product itself.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import numpy as np
 from graphc.graph import Graph, absolute_scope, consumers
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
-from graphc.ops.scalar import ARGS, derivative
+from graphc.ops.scalar import ARGS
+from graphc.passes.expressions import linear_in, shifted
 from graphc.passes.rewrite import rewrite
 
 
@@ -21,12 +25,15 @@ def _size(shape) -> int:
     return int(np.prod([1 if d is None else d for d in shape]))
 
 
-def _scaled(operand, coeff, users, name):
-    """``coeff * operand``, written into the operand's own expression when
-    the product was its only user (so no extra pass over it is made)."""
+def _scaled(operand, coefficient, scalars, users, name):
+    """``coefficient * operand`` (the coefficient's symbols index ``scalars``),
+    written into the operand's own expression when the product was its only
+    user (so no extra pass over it is made)."""
     if isinstance(operand.op, Elementwise) and users.get(id(operand)) == 1:
-        return elementwise(coeff * operand.op.expr, list(operand.inputs), name=name)
-    return elementwise(coeff * ARGS[0], [operand], name=name)
+        expr, inputs = shifted(operand.op.expr, len(scalars)), list(scalars) + list(operand.inputs)
+    else:
+        expr, inputs = ARGS[len(scalars)], list(scalars) + [operand]
+    return elementwise(coefficient * expr, inputs, name=name)
 
 
 def scale_matmul_operands(graph: Graph) -> Graph:
@@ -39,17 +46,18 @@ def scale_matmul_operands(graph: Graph) -> Graph:
         for k, product in enumerate(node.inputs):
             if not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots:
                 continue
-            coeff = derivative(node.op.expr, k)
-            if not coeff.is_number or abs(coeff) == 1 or coeff == 0:
+            linear = linear_in(node, k)
+            if linear is None or (linear[0].is_number and abs(linear[0]) == 1):
                 continue
+            coefficient = linear[0]
             a, b = product.inputs
             with absolute_scope(product.scope):  # the new product keeps the old one's place and name
                 base = product.name.rpartition("/")[2]
                 if _size(a.shape) < _size(b.shape):
-                    scaled = matmul(_scaled(a, coeff, users, f"{base}_scaled"), b, name=base)
+                    scaled = matmul(_scaled(a, coefficient, node.inputs, users, f"{base}_scaled"), b, name=base)
                 else:
-                    scaled = matmul(a, _scaled(b, coeff, users, f"{base}_scaled"), name=base)
-            expr = node.op.expr - coeff * ARGS[k] + ARGS[k]  # exact: the expression is linear in it
+                    scaled = matmul(a, _scaled(b, coefficient, node.inputs, users, f"{base}_scaled"), name=base)
+            expr = node.op.expr - coefficient * ARGS[k] + ARGS[k]  # exact: the expression is linear in it
             inputs = list(node.inputs)
             inputs[k] = scaled
             return elementwise(expr, inputs, name=node.name.rpartition("/")[2])

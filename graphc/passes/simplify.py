@@ -17,7 +17,8 @@ from graphc.ops.array import (BroadcastLike, ExpandDims, Reshape, ReshapeLike,
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.nn import SparseNLL, SparseSoftmaxCrossEntropy, SparseSoftmaxCrossEntropyGrad
-from graphc.ops.reduce import Reduce, log_softmax, num_elements
+from graphc.ops.reduce import (ArgMax, LogSoftmax, NumElements, Reduce, Softmax, log_softmax,
+                                num_elements)
 from graphc.passes.expressions import build_like, is_elementwise, scalar_value
 from graphc.passes.rewrite import rewrite, same_graph
 from graphc.ops.scalar import ARGS
@@ -90,6 +91,24 @@ def share_log_softmax(node: Tensor):
     log_softmax(logits) too, and CSE then computes it once for both."""
     labels, logits = node.inputs
     return make_tensor(SparseNLL(), [labels, log_softmax(logits)], node.name.rpartition("/")[2])
+
+
+def argmax_of_softmax(node: Tensor):
+    """argmax(softmax(x)) -> argmax(x) along the same axis: softmax and
+    log_softmax keep the order (accuracy metrics need no probabilities)."""
+    x = node.inputs[0]
+    if isinstance(x.op, (Softmax, LogSoftmax)) and x.op.axis == node.op.axis:
+        return make_tensor(ArgMax(node.op.axis), [x.inputs[0]], node.name.rpartition("/")[2])
+    return None
+
+
+def count_before_softmax(node: Tensor):
+    """num_elements reads only a shape: that of softmax(x) is x's, which is
+    computed anyway (so a softmax nothing else needs is not kept for it)."""
+    x = node.inputs[0]
+    if isinstance(x.op, (Softmax, LogSoftmax)) and x.inputs[0].dtype == x.dtype:
+        return make_tensor(node.op, [x.inputs[0]], node.name.rpartition("/")[2])
+    return None
 
 
 def transpose_of_transpose(node: Tensor):
@@ -173,6 +192,8 @@ RULES = {
     Reduce: [sum_of_broadcast],
     StopGradient: [drop_stop_gradient],
     SparseSoftmaxCrossEntropy: [share_log_softmax],
+    ArgMax: [argmax_of_softmax],
+    NumElements: [count_before_softmax],
     SparseSoftmaxCrossEntropyGrad: [absorb_broadcast],
 }
 

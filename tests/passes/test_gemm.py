@@ -75,7 +75,7 @@ def test_what_the_pass_leaves_alone(with_blas):
         "nonlinear in the product": w - 0.1 * gc.square(product),
         "the product used twice": (w - 0.1 * product) * gc.reduce_sum(product),
         "a small product": 3.0 * gc.matmul(small_a, small_b) + small_a,
-        "a coefficient that is a tensor": w - gc.reduce_sum(w) * product,
+        "a coefficient that is not a scalar": w - w * product,
     }
     for what, y in cases.items():
         assert not _gemms(gc.function([x, dh, small_a, small_b], y).graph), what
@@ -103,10 +103,11 @@ def test_an_update_whose_product_reads_the_variable_is_not_written_in_place(with
 
 
 def test_gemm_has_gradients():
-    a, b, c = (gc.placeholder(s, "float64", name=n) for s, n in [((3, 4), "a"), ((4, 2), "b"), ((2,), "c")])
-    y = gc.reduce_sum(gc.sin(gemm(a, b, c, alpha=-1.5, beta=0.5)))
-    f = gc.function([a, b, c], [y] + gc.grad(y, [a, b, c]), optimize=0)
-    feeds = [RNG.standard_normal(s) for s in [(3, 4), (4, 2), (2,)]]
+    shapes = {"a": (3, 4), "b": (4, 2), "c": (2,), "s": ()}
+    a, b, c, s = (gc.placeholder(shape, "float64", name=n) for n, shape in shapes.items())
+    y = gc.reduce_sum(gc.sin(gemm(a, b, c, alpha=-1.5, beta=0.5, scale=s)))
+    f = gc.function([a, b, c, s], [y] + gc.grad(y, [a, b, c, s]), optimize=0)
+    feeds = [RNG.standard_normal(shape) for shape in shapes.values()]
     _, *analytic = f(*feeds)
     for k, feed in enumerate(feeds):
         numeric = np.zeros_like(feed)
@@ -148,3 +149,28 @@ def test_the_exported_module_writes_gemm_in_numpy(with_blas, tmp_path):
     start = w.numpy()
     (total,) = module[f.program.name](xv, dv)
     np.testing.assert_allclose(total, np.sum(start - 0.1 * (xv.T @ dv)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("blas_on", [True, False])
+def test_a_learning_rate_in_a_variable(monkeypatch, blas_on):
+    # Keras keeps the learning rate in a variable: the gemm then takes it as a
+    # run-time scale (without BLAS, matmul_scaling scales the smaller operand by it)
+    monkeypatch.setattr(gemm_pass.blas, "available", lambda dtype: blas_on)
+    x = gc.placeholder((None, N), "float64", name="x")
+    dh = gc.placeholder((None, N), "float64", name="dh")
+    w = gc.Variable(RNG.standard_normal((N, N)), name="w")
+    lr = gc.Variable(0.25, dtype="float64", name="lr")
+    f = gc.function([x, dh], [], updates=[(w, w - lr * gc.matmul(gc.transpose(x), dh))])
+    gemms = _gemms(f.graph)
+    if blas_on:
+        (node,) = gemms
+        assert node.op.scaled and node.op.alpha == 1.0 and node.inputs[2] is w
+    else:
+        assert not gemms and any(n.name.endswith("_scaled") for n in f.graph.nodes())
+    start = w.numpy()
+    xv, dv = RNG.standard_normal((6, N)), RNG.standard_normal((6, N))
+    f(xv, dv)
+    np.testing.assert_allclose(w.numpy(), start - 0.25 * (xv.T @ dv), rtol=1e-11, atol=1e-11)
+    lr.assign(0.5)  # read at every call, not baked in
+    f(xv, dv)
+    np.testing.assert_allclose(w.numpy(), start - 0.75 * (xv.T @ dv), rtol=1e-11, atol=1e-11)

@@ -180,7 +180,7 @@ def test_every_table_entry_is_exercised():
     assert names == {"absorb_scalar_constants", "merge_repeated_inputs", "collapse_identity",
                      "sink_broadcast", "transpose_of_transpose", "transpose_of_matmul", "reshape_chain",
                      "broadcast_chain", "sum_of_broadcast", "drop_stop_gradient", "share_log_softmax",
-                     "absorb_broadcast"}
+                     "absorb_broadcast", "argmax_of_softmax", "count_before_softmax"}
 
 
 def test_broadcast_chain():
@@ -271,3 +271,28 @@ def test_gradients_of_the_split_sparse_cross_entropy_are_right():
         down[idx] -= eps
         numeric[idx] = (f(yv, up)[0] - f(yv, down)[0]) / (2 * eps)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("normalize", [gc.softmax, gc.log_softmax])
+def test_an_accuracy_needs_no_softmax(normalize):
+    # argmax and the batch count read the logits themselves: the softmax is dropped
+    from graphc.ops.reduce import num_elements
+    logits = gc.placeholder((None, 6), "float64", name="logits")
+    probs = normalize(logits, axis=-1)
+    outputs = [gc.argmax(probs, axis=-1), num_elements(probs, (0,))]
+    g = run_pass("simplify", outputs, [logits])
+    assert normalize.__name__ not in op_names(g)
+    assert [n.inputs[0] for n in g.outputs] == [logits, logits]
+    lv = RNG.normal(size=(5, 6))
+    ref = same_values([logits], outputs, [lv], levels=(1, 2))
+    np.testing.assert_array_equal(ref[0], np.argmax(lv, axis=-1))
+    assert ref[1] == 5
+
+
+def test_argmax_along_another_axis_keeps_the_softmax():
+    logits = gc.placeholder((4, 6), "float64", name="logits")
+    y = gc.argmax(gc.softmax(logits, axis=-1), axis=0)
+    assert "softmax" in op_names(run_pass("simplify", [y], [logits]))
+    lv = RNG.normal(size=(4, 6))
+    p = np.exp(lv) / np.exp(lv).sum(-1, keepdims=True)
+    np.testing.assert_array_equal(same_values([logits], [y], [lv], levels=(1, 2))[0], np.argmax(p, axis=0))
