@@ -309,8 +309,13 @@ def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scrat
             if _atomic(value):
                 raise CannotLower("trivial temporary")
             shape = lowering.shape_of(value)
-            temp, temp_buffer = new_scratch(shape, _is_bool(value))
-            lowering.into(value, temp, temp_buffer)
+            if not shape:  # a scalar: numpy returns scalars, which cannot be written in place
+                temp = f"{name}__{count[0]}"
+                count[0] += 1
+                lowering.lines.append(f"{temp} = {fill(numpy_template(value), lowering.args)}")
+            else:
+                temp, temp_buffer = new_scratch(shape, _is_bool(value))
+                lowering.into(value, temp, temp_buffer)
             lowering.args[arg_index(symbol)] = temp
             lowering.shapes[arg_index(symbol)] = shape
         if _atomic(reduced):
