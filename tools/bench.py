@@ -165,21 +165,30 @@ def jax_step(weights):
 # ------------------------------------------------------------------ timing
 
 def paired_medians(fn_a, fn_b, repeats, block=10, warmup=5) -> tuple:
-    """Median seconds per call of ``fn_a`` and of ``fn_b``, timed in
-    alternating blocks of ``block`` calls: drift of the machine's speed hits
-    both alike, and within a block each runs with its own data in cache."""
+    """(median seconds per call of ``fn_a``, of ``fn_b``, median ratio a/b).
+
+    The two are timed in alternating blocks of ``block`` calls (within a
+    block each runs with its own data in cache, as in a training loop), and
+    the ratio is the median over block pairs of the ratio of their medians,
+    so a drift of the machine's speed hits both sides of each ratio alike.
+    """
     for _ in range(warmup):
         fn_a()
         fn_b()
-    times_a, times_b = [], []
+    times_a, times_b, ratios = [], [], []
     clock = time.perf_counter
     while len(times_a) < repeats:
+        pair = []
         for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            block_times = []
             for _ in range(block):
                 start = clock()
                 fn()
-                times.append(clock() - start)
-    return statistics.median(times_a), statistics.median(times_b)
+                block_times.append(clock() - start)
+            times.extend(block_times)
+            pair.append(statistics.median(block_times))
+        ratios.append(pair[0] / pair[1])
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
 
 
 def allocated_per_call(fn, calls=20) -> float:
@@ -226,9 +235,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     rows = []
 
-    def row(what, graphc_s, numpy_s, extra=""):
-        rows.append((what, graphc_s, numpy_s, extra))
-        ratio = f"{graphc_s / numpy_s:6.3f}" if numpy_s else "   -  "
+    def row(what, graphc_s, numpy_s, ratio=None, extra=""):
+        ratio = ratio if ratio is not None else (graphc_s / numpy_s if numpy_s else None)
+        rows.append((what, graphc_s, numpy_s, ratio))
+        ratio = f"{ratio:6.3f}" if ratio is not None else "   -  "
         print(f"{what:<34}{graphc_s * 1e3:>10.3f}{(numpy_s or 0) * 1e3:>12.3f}{ratio:>9}  {extra}", flush=True)
 
     print(f"{'measurement (median ms)':<34}{'graphc':>10}{'numpy':>12}{'ratio':>9}")
@@ -246,7 +256,7 @@ def main(argv=None):
     y = rng.integers(0, OUT, 128).astype(np.int32)
     train_function = model.train_function
     row("keras train_function, batch 128",
-        *paired_medians(lambda: train_function(x, y), lambda: ref(x, y), args.repeats), "(with metrics)")
+        *paired_medians(lambda: train_function(x, y), lambda: ref(x, y), args.repeats), extra="(with metrics)")
     x = rng.random((10000, IN), dtype=np.float32)
     row("inference, batch 10000", *paired_medians(lambda: predict(x), lambda: ref.predict(x), 20, block=1))
     row("compile train step (level 2)", compile_s, None)
@@ -278,9 +288,11 @@ def main(argv=None):
         f.write(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                 f"numpy {np.__version__}\n\n")
         f.write("| measurement | graphc (ms) | numpy by hand (ms) | ratio |\n|---|---:|---:|---:|\n")
-        for what, g, n, _ in rows:
+        for what, g, n, ratio in rows:
             f.write(f"| {what} | {g * 1e3:.3f} | {'' if n is None else f'{n * 1e3:.3f}'} | "
-                    f"{'' if n is None else f'{g / n:.3f}'} |\n")
+                    f"{'' if ratio is None else f'{ratio:.3f}'} |\n")
+        f.write("\nratio: graphc / numpy, the median over alternating blocks (10 calls each; inference: 1) "
+                "of the ratio of the two blocks' medians.\n")
         f.write(f"\nPeak memory allocated during one training step at batch 128 (tracemalloc, after "
                 f"warm-up): graphc {graphc_bytes / 1024:.1f} KiB, hand-written numpy "
                 f"{numpy_bytes / 1024:.1f} KiB.\n")

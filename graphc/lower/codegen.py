@@ -19,8 +19,8 @@ import numpy as np
 from graphc.debugging import NumericsChecker
 from graphc.graph import Graph, escape_text, topological_order
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, VariableOp
-from graphc.lower.memory import (BufferPool, bufferable, deferrable_updates, escaping,
-                                 last_uses, storage_root)
+from graphc.lower.memory import (BufferPool, bufferable, deferrable_updates, dying_inputs, escaping,
+                                 last_uses, read_after_write, storage_root)
 from graphc.types import format_shape
 
 _RESERVED = (set(keyword.kwlist) | set(getattr(keyword, "softkwlist", ())) | set(dir(builtins))
@@ -136,6 +136,7 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
     last = last_uses(sequence)
     pool = BufferPool()
     releases: dict = {}
+    slot_of: dict = {}  # id(node) -> the slot its value is computed into
     produced, produced_slots = [], []
 
     body, tail, tail_nodes = [], [], []
@@ -175,14 +176,29 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
         if statements is None:
             ident = names[id(node)] = namer(node.name)
             if plan_memory and bufferable(node, escapes):
-                slot = pool.take(node.shape, node.dtype)
-                statements = node.op.emit_planned(ident, args, node, pool.name(slot), scratch)
+                # An input that dies here may lend its buffer (the output is then
+                # written over it), if no statement reads it after that write.
+                for slot, inp in dying_inputs(node, i, last, slot_of, pool):
+                    statements = node.op.emit_planned(ident, args, node, pool.name(slot), scratch)
+                    if statements is not None and not read_after_write(statements, pool.name(slot),
+                                                                       names[id(inp)]):
+                        releases[i + 1].remove(slot)  # it now lives as long as this node's value
+                        break
+                    for taken in scratch_slots:
+                        pool.give(taken)
+                    scratch_slots.clear()
+                    del produced[mark:], produced_slots[mark:]
+                    statements = None
+                else:
+                    slot = pool.take(node.shape, node.dtype)
+                    statements = node.op.emit_planned(ident, args, node, pool.name(slot), scratch)
                 if statements is None:
                     pool.give(slot)
                     del produced[mark:], produced_slots[mark:]
                 else:
                     produced.append(ident)
                     produced_slots.append(slot)
+                    slot_of[id(node)] = slot
                     releases.setdefault(max(last.get(id(node), i), i) + 1, []).append(slot)
             if statements is None:
                 statements = node.op.emit(ident, args, node)

@@ -8,11 +8,19 @@ a slot on its first call for a given input signature (the arrays that call
 produces become the buffers of later calls), so no shape arithmetic is
 needed and a new batch size simply gets its own set.
 
+An elementwise node may also take over the buffer of an input whose last
+use it is, when its statements read that input only up to their first
+write of the output (ufuncs read and write element by element, so the
+first write may itself read it): a chain of elementwise steps then works
+in place, as a person writing numpy would.
+
 Variable updates of the form ``v <- c * v + rest`` (and ``v <- beta * v +
 alpha * a @ b``) are computed in place into the variable's own storage, in
 the final block after every other value is computed.
 """
 from __future__ import annotations
+
+import re
 
 from graphc.graph import consumers
 
@@ -96,3 +104,29 @@ def deferrable_updates(graph, computed: list) -> dict:
                 del candidates[key]
                 changed = True
     return candidates
+
+
+def dying_inputs(node, i: int, last: dict, slot_of: dict, pool: BufferPool) -> list:
+    """(slot, input) for the inputs of ``node`` (the ``i``-th in the schedule)
+    whose buffer it may write its output into: elementwise ops only, and
+    inputs whose value dies at ``node`` and whose slot has ``node``'s type."""
+    if not getattr(node.op, "writes_elementwise", False):
+        return []
+    key = (tuple(node.shape), str(node.dtype))
+    found = []
+    for inp in node.inputs:
+        slot = slot_of.get(id(inp))
+        if slot is not None and last.get(id(inp)) == i and pool.keys[slot] == key and \
+                all(s != slot for s, _ in found):
+            found.append((slot, inp))
+    return found
+
+
+def read_after_write(lines: list, buffer: str, name: str) -> bool:
+    """Whether ``name`` is read by a statement after the first one writing ``out=buffer``
+    (True, unsafe, when no statement writes it)."""
+    first = next((k for k, line in enumerate(lines) if re.search(rf"out={buffer}\b", line)), None)
+    if first is None:
+        return True
+    uses = re.compile(rf"\b{re.escape(name)}\b")
+    return any(uses.search(line) for line in lines[first + 1:])

@@ -15,6 +15,10 @@ class Op:
     name = "op"          # plain op name, shown in graphs and code comments
     is_leaf = False      # placeholders, constants, variables
     stateful = False     # e.g. random draws: never merged (CSE) or folded
+    # Its planned statements are ufunc calls, each element of a result read
+    # from the same element of its operands: the output may be written over
+    # an input that is not read after the first write (memory planning).
+    writes_elementwise = False
 
     def key(self) -> tuple:
         return (type(self),) + tuple(sorted(vars(self).items()))

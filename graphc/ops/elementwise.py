@@ -72,6 +72,7 @@ OUTPUT_GRADIENTS = {
 
 class Elementwise(Op):
     """Applies a scalar SymPy expression to broadcast inputs."""
+    writes_elementwise = True  # lowered to ufunc calls (see Op)
 
     def __init__(self, expr):
         self.expr = expr

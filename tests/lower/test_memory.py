@@ -1,4 +1,5 @@
 """Memory planning: reused buffers, in-place updates, threads, allocations."""
+import re
 import threading
 import tracemalloc
 
@@ -107,6 +108,65 @@ def test_random_elementwise_graphs_planned_vs_unplanned():
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=planned.source)
 
 
+def _out_buffer(source, name):
+    """The buffer the statement defining ``name`` writes into."""
+    return re.search(rf"^\s*{name} = .*out=(buf\d+)\)", source, re.M).group(1)
+
+
+def test_an_elementwise_node_writes_over_an_input_that_dies_there():
+    x = gc.placeholder((None, 6), "float64", name="x")
+    w = gc.Variable(np.random.default_rng(2).standard_normal((6, 6)), name="w")
+    b = gc.Variable(np.arange(6.0), name="b")
+    h = gc.relu(gc.matmul(x, w, name="product") + b, name="h")
+    y = gc.reduce_sum(gc.matmul(h, w), axis=1)
+    f = gc.function([x], y)
+    assert _out_buffer(f.source, "h") == _out_buffer(f.source, "product")
+    xv = np.random.default_rng(3).standard_normal((5, 6))
+    for _ in range(2):
+        np.testing.assert_allclose(f(xv), np.maximum(xv @ w.numpy() + b.numpy(), 0) @ w.numpy() @ np.ones(6),
+                                   rtol=1e-12)
+
+
+def test_an_input_read_after_the_first_write_keeps_its_buffer():
+    # tanh(p) * p + 3 sin(p): p is read again after the sum's first write
+    x = gc.placeholder((None, 4), "float64", name="x")
+    w = gc.Variable(np.random.default_rng(4).standard_normal((4, 4)), name="w")
+    p = gc.matmul(x, w, name="product")
+    y = gc.add(gc.tanh(p) * p, gc.sin(p) * 3.0, name="y")
+    out = gc.reduce_sum(gc.matmul(y, w), axis=1)
+    f = gc.function([x], out)
+    assert _out_buffer(f.source, "y") != _out_buffer(f.source, "product")
+    xv = np.random.default_rng(5).standard_normal((3, 4))
+    pv = xv @ w.numpy()
+    expected = (np.tanh(pv) * pv + 3 * np.sin(pv)) @ w.numpy() @ np.ones(4)
+    for _ in range(2):
+        np.testing.assert_allclose(f(xv), expected, rtol=1e-12)
+
+
+def test_random_chains_through_matmuls_planned_vs_unplanned():
+    # matmuls keep fusion from merging everything, so elementwise nodes meet
+    # inputs that die at them: in-place reuse is tried at every link
+    rng = np.random.default_rng(6)
+    unary = [gc.exp, gc.tanh, gc.sigmoid, gc.relu, gc.square, gc.softplus, gc.abs, gc.sin]
+    for trial in range(25):
+        x = gc.placeholder((None, 5), "float64", name="x")
+        w = gc.constant(rng.standard_normal((5, 5)) * 0.5)
+        values = [x]
+        for _ in range(5):
+            p = gc.matmul(values[rng.integers(len(values))], w)
+            q = values[rng.integers(len(values))]
+            f1, f2 = unary[rng.integers(len(unary))], unary[rng.integers(len(unary))]
+            values.append([lambda: f1(p) * p + f2(q), lambda: f1(p) + q, lambda: f1(f2(p)),
+                           lambda: gc.where(p > q, p, f1(q))][rng.integers(4)]())
+        outputs = [gc.reduce_sum(values[-1], axis=1), values[-2]]
+        planned = gc.function([x], outputs)
+        plain = gc.function([x], outputs, plan_memory=False)
+        for n in (3, 3, 1):
+            xv = rng.standard_normal((n, 5))
+            for got, want in zip(planned(xv), plain(xv)):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=planned.source)
+
+
 def test_a_failing_call_leaves_variables_unchanged():
     inputs, loss, updates, params = mlp_step()
     f = gc.function(inputs, loss, updates=updates)
@@ -167,3 +227,17 @@ def test_steady_state_step_allocates_little():
     # the hidden activations alone are 128 KiB: they must come from buffers
     assert peak - start < 64 * 1024, (peak - start)
     assert current - start < 16 * 1024
+
+
+def test_a_repeated_scalar_subexpression_is_not_written_in_place():
+    # (s**2 + 0.5) appears twice: its common value is a numpy scalar, which
+    # no ufunc can write into (found by tools/fuzz.py, seed 425035664)
+    x = gc.placeholder((None, 3), "float64", name="x")
+    s = gc.reduce_mean(x)
+    d = gc.square(s) + 0.5
+    y = gc.add(x / d, gc.square(x) / gc.square(d), name="y")
+    f = gc.function([x], gc.reduce_sum(y, axis=1))
+    xv = np.random.default_rng(8).standard_normal((4, 3))
+    dv = np.mean(xv) ** 2 + 0.5
+    for _ in range(2):
+        np.testing.assert_allclose(f(xv), np.sum(xv / dv + xv ** 2 / dv ** 2, axis=1), rtol=1e-12)
