@@ -9,7 +9,8 @@ still one BLAS and one thread pool in the process (mixing in a second BLAS,
 e.g. scipy's, makes two pools spin against each other).
 
 The library is found among the ones this process has loaded (Linux lists
-them in /proc/self/maps), its gemm is checked once against numpy, and
+them in /proc/self/maps; numpy's own copy is preferred, another wheel's
+private copy never taken), its gemm is checked once against numpy, and
 ``available(dtype)`` tells the compiler whether to use it. Elsewhere, or
 with ``GRAPHC_BLAS=0`` in the environment, nothing here is used and graphs
 compile to plain numpy as before. ``gemm`` itself falls back to numpy for
@@ -32,18 +33,34 @@ _NAMINGS = (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
 
 
 def _loaded_libraries() -> list:
-    """Paths of the BLAS libraries already loaded into this process (numpy's)."""
+    """Paths of the BLAS libraries this process has loaded that numpy may use."""
     try:
         with open("/proc/self/maps") as maps:
-            lines = maps.read().splitlines()
+            return blas_paths(maps.read().splitlines())
     except OSError:
         return []
-    paths = []
-    for line in lines:
+
+
+def blas_paths(maps_lines) -> list:
+    """The BLAS libraries named in /proc/self/maps lines that numpy may use:
+    numpy's own copy (in its wheel's numpy.libs) first, then shared system
+    ones; never another wheel's private copy (scipy.libs and the like), whose
+    thread pool would compete with numpy's."""
+    numpy_libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    own, shared = [], []
+    for line in maps_lines:
         fields = line.split(None, 5)
-        if len(fields) == 6 and "blas" in os.path.basename(fields[5]).lower() and fields[5] not in paths:
-            paths.append(fields[5])
-    return paths
+        if len(fields) < 6:
+            continue
+        path, name = fields[5], os.path.basename(fields[5]).lower()
+        if "blas" not in name or ".cpython-" in name or path in own or path in shared:
+            continue
+        folder = os.path.dirname(path)
+        if folder == numpy_libs:
+            own.append(path)
+        elif not folder.endswith(".libs"):
+            shared.append(path)
+    return own + shared
 
 
 def _bind(library, letter: str, scalar):

@@ -115,3 +115,18 @@ def test_contiguous_operands_take_one_blas_call_and_strided_ones_numpy(monkeypat
         blas.gemm(0.5, a, b, c, 1.0, out=c)
         np.testing.assert_allclose(c, expected, **TOL[dtype])
     assert len(calls) == (3 if blas.available(dtype) else 0)
+
+
+def test_numpy_s_own_blas_is_chosen_and_another_wheel_s_copy_never():
+    # e.g. after `import scipy.linalg` its private OpenBLAS is loaded too: calling
+    # that one would start a second thread pool competing with numpy's
+    site = os.path.dirname(os.path.dirname(np.__file__))
+    line = "7f00-7f10 r-xp 00000000 08:01 42    {}".format
+    maps = [line(f"{site}/scipy/linalg/cython_blas.cpython-311-x86_64-linux-gnu.so"),
+            line(f"{site}/scipy.libs/libscipy_openblas-6cdc3b4a.so"),
+            line("/usr/lib/x86_64-linux-gnu/libopenblas.so.0"),
+            line(f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so"),
+            line(f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so"),
+            "7f10-7f20 rw-p 00000000 00:00 0"]
+    assert blas.blas_paths(maps) == [f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+                                     "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
