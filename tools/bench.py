@@ -1,6 +1,6 @@
 """Benchmark: one training step of the Keras MNIST MLP, graphc vs hand-written numpy.
 
-    python tools/bench.py [--repeats 200] [--out tools/bench_results.md]
+    python tools/bench.py [--repeats 600] [--out tools/bench_results.md]
 
 Model: 784 -> Dense 512 relu -> Dense 10 softmax, sparse categorical
 cross-entropy, SGD lr 0.01, float32. In ONE process, after warm-up, it
@@ -225,7 +225,7 @@ def check_same_update(weights):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=600)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "bench_results.md"))
     args = parser.parse_args(argv)
