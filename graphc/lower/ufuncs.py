@@ -65,11 +65,22 @@ class Lowering:
     subexpression that needs its own array.
     """
 
-    def __init__(self, args: dict, shapes: dict, new_scratch):
+    def __init__(self, args: dict, shapes: dict, new_scratch, zeros=None):
         self.args = args
         self.shapes = shapes
         self.new_scratch = new_scratch
+        self.zeros = zeros  # (name, length) of a row of zeros, or None
         self.lines = []
+
+    def zero(self, *operands) -> str:
+        """``0`` as the other operand of maximum/minimum of ``operands``: the row
+        of zeros when they end in its length (numpy's SIMD loops for these take
+        two arrays; with a scalar they run some 4x slower), else the literal."""
+        if self.zeros is not None:
+            name, length = self.zeros
+            if all((self.shape_of(a) or (None,))[-1] == length for a in operands):
+                return name
+        return "0"
 
     def shape_of(self, expr) -> tuple:
         return broadcast_shapes(*(self.shapes[arg_index(s)] for s in expr.free_symbols)) or ()
@@ -126,10 +137,14 @@ class Lowering:
             ufunc, template = _CUSTOM[type(expr)]
             if len(expr.args) == 1:
                 first = self._argument_in_place(expr.args[0], name, buffer)
-                self.step(ufunc, [template.format(first or self.operand(expr.args[0]))], name, buffer,
-                          first is None)
+                operand = first or self.operand(expr.args[0])
+                if isinstance(expr, scalar.relu):
+                    template = "{0}, " + self.zero(expr.args[0])
+                self.step(ufunc, [template.format(operand)], name, buffer, first is None)
             else:
-                operands = [self.operand(a) for a in expr.args]
+                operands = [self.zero(*(b for b in expr.args if b is not a)) if a == 0 and
+                            isinstance(expr, (scalar.maximum, scalar.minimum)) else self.operand(a)
+                            for a in expr.args]
                 self.step(ufunc, [template.format(*operands)], name, buffer, True)
         elif isinstance(expr, scalar.sigmoid):
             # 0.5 + 0.5 * tanh(0.5 * x): no overflow, all in place
@@ -289,11 +304,13 @@ def _common_subexpressions(expr) -> tuple:
     return tuple(temps), reduced
 
 
-def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scratch, target=None):
+def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scratch, target=None,
+                      zeros=None):
     """Steps for an elementwise node: common subexpressions first (each into
     a scratch buffer), then the expression into ``buffer`` — or, with
     ``target``, into the storage of input ``target`` (an in-place update).
-    ``scratch(value_name, shape, is_bool)`` hands out scratch buffer names.
+    ``scratch(value_name, shape, is_bool)`` hands out scratch buffer names;
+    ``zeros`` is (name, length) of a row of zeros for maximum(x, 0).
     Returns None when the expression cannot be lowered to ufunc calls."""
     temps, reduced = _common_subexpressions(expr)
     count = [0]
@@ -303,7 +320,7 @@ def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scrat
         count[0] += 1
         return value, scratch(value, shape, is_bool)
 
-    lowering = Lowering(dict(enumerate(inputs)), dict(enumerate(shapes)), new_scratch)
+    lowering = Lowering(dict(enumerate(inputs)), dict(enumerate(shapes)), new_scratch, zeros)
     try:
         for symbol, value in temps:
             if _atomic(value):

@@ -114,14 +114,26 @@ class Elementwise(Op):
             lines.append(f"{names[index]} = {fill(template, names)}")
         return lines + [f"{out} = {fill(result, names)}"]
 
-    def emit_planned(self, out, args, node, buffer, scratch):
+    def globals(self, node, planned: bool) -> dict:
+        """A row of zeros for maximum(x, 0) (relu) over a static last axis: with
+        it numpy's two-array SIMD loop runs, some 4x faster than with 0."""
+        if planned and node.ndim and node.shape[-1] and node.shape[-1] >= 8 and node.dtype.kind == "f" \
+                and self.expr.has(scalar.relu, scalar.maximum, scalar.minimum):
+            return {f"zeros_{node.shape[-1]}": np.zeros(node.shape[-1], node.dtype)}
+        return {}
+
+    def _lower(self, out, args, node, buffer, scratch, target=None):
         from graphc.lower.ufuncs import lower_elementwise
-        return lower_elementwise(self.expr, args, [t.shape for t in node.inputs], out, buffer, scratch)
+        n = len(node.inputs)
+        zeros = (args[n], node.shape[-1]) if len(args) > n else None
+        return lower_elementwise(self.expr, args[:n], [t.shape for t in node.inputs], out, buffer, scratch,
+                                 target=target, zeros=zeros)
+
+    def emit_planned(self, out, args, node, buffer, scratch):
+        return self._lower(out, args, node, buffer, scratch)
 
     def emit_update(self, out, args, node, target, scratch):
-        from graphc.lower.ufuncs import lower_elementwise
-        return lower_elementwise(self.expr, args, [t.shape for t in node.inputs], out, None, scratch,
-                                 target=target)
+        return self._lower(out, args, node, None, scratch, target=target)
 
     def grad(self, node, g):
         if self.expr in OUTPUT_GRADIENTS and is_float(node.inputs[0].dtype):

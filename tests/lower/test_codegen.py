@@ -166,3 +166,25 @@ def test_memory_and_values_are_independent_between_calls_with_none_dims():
     r2 = f(np.array([1.0, 0.0, 5.0], np.float32))
     np.testing.assert_allclose(r1, np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum(), rtol=1e-6)
     np.testing.assert_allclose(r2, np.exp([1.0, 0.0, 5.0]) / np.exp([1.0, 0.0, 5.0]).sum(), rtol=1e-6)
+
+
+def test_maximum_with_zero_takes_a_row_of_zeros_where_shapes_allow():
+    # numpy's maximum/minimum run their SIMD loop only for two arrays: relu
+    # reads a row of zeros when its argument ends in the row's length
+    x = gc.placeholder((None, 16), "float32", name="x")
+    col = gc.placeholder((None, 1), "float32", name="col")
+    w = gc.Variable(np.eye(16, dtype=np.float32), name="w")
+    outputs = [gc.relu(x @ w + 1.0), gc.minimum(x @ w, 0.0), gc.relu(col) * (x @ w)]
+    f = gc.function([x, col], [gc.reduce_sum(o, axis=1) for o in outputs])
+    assert "np.maximum(" in f.source and "zeros_16" in f.source
+    assert re.search(r"np\.minimum\(\w+, zeros_16", f.source)
+    assert re.search(r"np\.maximum\(col, 0,", f.source)  # (None, 1): a row of 16 would broadcast it
+    rng = np.random.default_rng(9)
+    xv, cv = rng.standard_normal((5, 16)).astype(np.float32), rng.standard_normal((5, 1)).astype(np.float32)
+    xv[0, 0] = np.nan
+    expected = [np.maximum(xv + 1, 0), np.minimum(xv, 0), np.maximum(cv, 0) * xv]
+    for _ in range(2):
+        for got, want in zip(f(xv, cv), expected):
+            np.testing.assert_allclose(got, want.sum(axis=1), rtol=1e-5)  # NaN propagates, as with 0
+    plain = gc.function([x, col], [gc.reduce_sum(o, axis=1) for o in outputs], plan_memory=False)
+    assert "zeros" not in plain.source
