@@ -53,6 +53,11 @@ def is_static(shape: Shape) -> bool:
     return all(d is not None for d in shape)
 
 
+def static_size(shape: Shape) -> int:
+    """Elements of ``shape``, counting a dimension known only at run time as 1."""
+    return int(np.prod([1 if d is None else d for d in shape]))
+
+
 def broadcast_shapes(*shapes: Shape) -> Shape | None:
     """numpy broadcasting of static shapes; None when they do not broadcast."""
     ndim = max((len(s) for s in shapes), default=0)

@@ -80,9 +80,10 @@ def deferrable_updates(graph, computed: list) -> dict:
     """id(value node) -> variable for updates computed in place into the variable.
 
     An update qualifies when its value is computed by an op that can write
-    in place (``emit_update``: elementwise, gemm), reads its variable directly, reads no other updated variable (not even through a
-    view), and is used by nothing but other in-place updates, which come
-    after it in the final block and so read the new value, as they should.
+    in place (``emit_update``: elementwise, gemm), reads its variable
+    directly, reads no other updated variable (not even through a view),
+    and is used by nothing but other in-place updates, which come after it
+    in the final block and so read the new value, as they should.
     """
     users = consumers(computed)
     updated = {id(var) for var, _ in graph.updates}
@@ -113,13 +114,12 @@ def dying_inputs(node, i: int, last: dict, slot_of: dict, pool: BufferPool) -> l
     if not getattr(node.op, "writes_elementwise", False):
         return []
     key = (tuple(node.shape), str(node.dtype))
-    found = []
+    found = {}  # slot -> input (an input given twice is one candidate)
     for inp in node.inputs:
         slot = slot_of.get(id(inp))
-        if slot is not None and last.get(id(inp)) == i and pool.keys[slot] == key and \
-                all(s != slot for s, _ in found):
-            found.append((slot, inp))
-    return found
+        if slot is not None and last.get(id(inp)) == i and pool.keys[slot] == key:
+            found.setdefault(slot, inp)
+    return list(found.items())
 
 
 def read_after_write(lines: list, buffer: str, name: str) -> bool:

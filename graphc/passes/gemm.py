@@ -11,7 +11,6 @@ is big enough for the saved pass to outweigh calling BLAS from Python.
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from graphc.graph import Graph, consumers
@@ -21,15 +20,11 @@ from graphc.ops.linalg import MatMul, gemm
 from graphc.ops.scalar import arg_index
 from graphc.passes.expressions import linear_in, scalar_of
 from graphc.passes.rewrite import rewrite
+from graphc.types import static_size
 
 # A BLAS call from Python costs a few microseconds more than np.matmul; a
 # pass over this many elements costs about as much.
 MIN_ELEMENTS = 1 << 16
-
-
-def _static_size(shape) -> int:
-    """Elements of ``shape``, counting a dimension known only at run time as 1."""
-    return int(np.prod([1 if d is None else d for d in shape]))
 
 
 def _accumulated(rest, node):
@@ -52,7 +47,7 @@ def fold_into_gemm(graph: Graph) -> Graph:
             return None
         for k, product in enumerate(node.inputs):
             if (not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots
-                    or _static_size(product.shape) < MIN_ELEMENTS or product.shape != node.shape):
+                    or static_size(product.shape) < MIN_ELEMENTS or product.shape != node.shape):
                 continue
             a, b = product.inputs
             if a.ndim != 2 or b.ndim != 2 or not a.dtype == b.dtype == node.dtype:

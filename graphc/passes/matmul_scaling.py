@@ -11,18 +11,13 @@ the product itself.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from graphc.graph import Graph, absolute_scope, consumers
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.scalar import ARGS
 from graphc.passes.expressions import linear_in, shifted
 from graphc.passes.rewrite import rewrite
-
-
-def _size(shape) -> int:
-    return int(np.prod([1 if d is None else d for d in shape]))
+from graphc.types import static_size
 
 
 def _scaled(operand, coefficient, scalars, users, name):
@@ -53,7 +48,7 @@ def scale_matmul_operands(graph: Graph) -> Graph:
             a, b = product.inputs
             with absolute_scope(product.scope):  # the new product keeps the old one's place and name
                 base = product.name.rpartition("/")[2]
-                if _size(a.shape) < _size(b.shape):
+                if static_size(a.shape) < static_size(b.shape):
                     scaled = matmul(_scaled(a, coefficient, node.inputs, users, f"{base}_scaled"), b, name=base)
                 else:
                     scaled = matmul(a, _scaled(b, coefficient, node.inputs, users, f"{base}_scaled"), name=base)

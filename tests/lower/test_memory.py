@@ -199,11 +199,40 @@ def test_threads_get_correct_results():
             if not np.allclose(got, want):
                 errors.append(seed)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+    run_concurrently(work, range(8))
+    assert errors == []
+
+
+def run_concurrently(work, args) -> None:
+    """``work(arg)`` for every arg, each in its own thread, all at once."""
+    threads = [threading.Thread(target=work, args=(a,)) for a in args]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def test_threads_calling_one_gemm_function_get_their_own_results(monkeypatch):
+    from graphc.passes import gemm as gemm_pass
+    monkeypatch.setattr(gemm_pass.blas, "available", lambda dtype: np.dtype(dtype).kind == "f")
+    n = 300  # above the gemm pass's size threshold
+    rng = np.random.default_rng(10)
+    a, b = gc.placeholder((None, n), "float64", name="a"), gc.placeholder((n, n), "float64", name="b")
+    y = b - 0.5 * gc.matmul(gc.transpose(a), a)
+    f = gc.function([a, b], [y, gc.reduce_sum(y, axis=0)])
+    assert "gemm" in [node.op.name for node in f.graph.nodes()]
+    feeds = [(rng.standard_normal((4, n)), rng.standard_normal((n, n))) for _ in range(8)]
+    expected = [bv - 0.5 * av.T @ av for av, bv in feeds]
+    errors = []
+
+    def work(k):
+        for _ in range(10):
+            got = f(*feeds[k])
+            if not (np.allclose(got[0], expected[k], rtol=1e-10, atol=1e-10)
+                    and np.allclose(got[1], expected[k].sum(axis=0), rtol=1e-10, atol=1e-10)):
+                errors.append(k)
+
+    run_concurrently(work, range(8))
     assert errors == []
 
 

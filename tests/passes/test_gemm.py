@@ -174,28 +174,3 @@ def test_a_learning_rate_in_a_variable(monkeypatch, blas_on):
     lr.assign(0.5)  # read at every call, not baked in
     f(xv, dv)
     np.testing.assert_allclose(w.numpy(), start - 0.75 * (xv.T @ dv), rtol=1e-11, atol=1e-11)
-
-
-def test_threads_calling_one_gemm_function_get_their_own_results(with_blas):
-    import threading
-    a, b = gc.placeholder((None, N), "float64", name="a"), gc.placeholder((N, N), "float64", name="b")
-    y = b - 0.5 * gc.matmul(gc.transpose(a), a)
-    f = gc.function([a, b], [y, gc.reduce_sum(y, axis=0)])
-    assert _gemms(f.graph)
-    feeds = [(RNG.standard_normal((4, N)), RNG.standard_normal((N, N))) for _ in range(8)]
-    expected = [[bv - 0.5 * av.T @ av] for av, bv in feeds]
-    expected = [e + [e[0].sum(axis=0)] for e in expected]
-    errors = []
-
-    def work(k):
-        for _ in range(10):
-            got = f(*feeds[k])
-            if not all(np.allclose(g, e, rtol=1e-10, atol=1e-10) for g, e in zip(got, expected[k])):
-                errors.append(k)
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
