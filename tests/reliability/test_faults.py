@@ -1,6 +1,5 @@
 """Faults lose nothing: failed steps leave all state as it was; saves are atomic; bad files fail clearly."""
 import io
-import json
 import os
 import zipfile
 
@@ -11,6 +10,7 @@ import graphc as gc
 from graphc import keras
 from graphc.debugging import NumericsChecker, NumericsError
 from graphc.keras import saving
+from tests.reliability.saved_files import config_edit, rewrite_zip
 
 
 def _data(n=64, seed=0):
@@ -243,25 +243,8 @@ def test_corrupted_bytes_give_a_clear_error_or_the_model(tmp_path):
     assert errors >= 20  # zip CRCs catch flipped array bytes
 
 
-def _rewrite(path, out, edit):
-    with zipfile.ZipFile(path) as zin:
-        members = {n: zin.read(n) for n in zin.namelist()}
-    edit(members)
-    with zipfile.ZipFile(out, "w") as zout:
-        for name, data in members.items():
-            zout.writestr(name, data)
-
-
 def test_hand_edited_files_give_a_clear_error(tmp_path):
     _, path, _ = _saved_model(tmp_path)
-
-    def config_edit(change):
-        def edit(members):
-            config = json.loads(members["config.json"])
-            change(config)
-            members["config.json"] = json.dumps(config).encode()
-        return edit
-
     cases = {
         "units": config_edit(lambda c: c["model"]["config"]["layers"][-1]["config"].update(units=4)),
         "format": config_edit(lambda c: c.update(format="something else")),
@@ -275,7 +258,7 @@ def test_hand_edited_files_give_a_clear_error(tmp_path):
     }
     for name, edit in cases.items():
         out = tmp_path / f"{name}.keras"
-        _rewrite(path, out, edit)
+        rewrite_zip(path, out, edit)
         _expect_clear_error(out)
 
 

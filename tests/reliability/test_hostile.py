@@ -8,13 +8,13 @@ import os
 import pickle
 import re
 import subprocess
-import zipfile
 
 import numpy as np
 import pytest
 
 import graphc as gc
 from graphc import keras
+from tests.reliability.saved_files import config_edit, rewrite_zip
 
 SENTINEL = "PWNED_MARKER"
 
@@ -147,24 +147,6 @@ def _saved(tmp_path):
     return path
 
 
-def _edit(path, out, change):
-    with zipfile.ZipFile(path) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    change(members)
-    with zipfile.ZipFile(out, "w") as z:
-        for n, d in members.items():
-            z.writestr(n, d)
-    return out
-
-
-def _config_edit(change):
-    def edit(members):
-        config = json.loads(members["config.json"])
-        change(config)
-        members["config.json"] = json.dumps(config).encode()
-    return edit
-
-
 class _Boom:
     def __reduce__(self):
         return (os.system, (f"echo {SENTINEL}",))
@@ -204,16 +186,16 @@ def test_model_files_that_try_to_run_code_are_refused(tmp_path, no_exec, no_impo
     out = tmp_path / f"{attack}.keras"
     layer = lambda c: c["model"]["config"]["layers"][-1]  # noqa: E731
     edits = {
-        "layer_class_path": _config_edit(lambda c: layer(c).update(class_name="os.system",
+        "layer_class_path": config_edit(lambda c: layer(c).update(class_name="os.system",
                                                                    module="os", registered_name="os>system")),
-        "model_class_path": _config_edit(lambda c: c["model"].update(class_name="subprocess.Popen")),
-        "initializer_path": _config_edit(lambda c: layer(c)["config"].update(
+        "model_class_path": config_edit(lambda c: c["model"].update(class_name="subprocess.Popen")),
+        "initializer_path": config_edit(lambda c: layer(c)["config"].update(
             kernel_initializer={"class_name": "builtins.eval", "module": "builtins",
                                 "config": {"source": f"print('{SENTINEL}')"}})),
-        "activation_path": _config_edit(lambda c: layer(c)["config"].update(activation="os.system")),
-        "optimizer_path": _config_edit(lambda c: c["compile"].update(
+        "activation_path": config_edit(lambda c: layer(c)["config"].update(activation="os.system")),
+        "optimizer_path": config_edit(lambda c: c["compile"].update(
             optimizer={"class_name": "subprocess.Popen", "module": "subprocess", "config": {"args": "true"}})),
-        "loss_path": _config_edit(lambda c: c["compile"].update(loss={"class_name": "os.system", "config": {}})),
+        "loss_path": config_edit(lambda c: c["compile"].update(loss={"class_name": "os.system", "config": {}})),
         "pickle_member": lambda m: m.update({"weights.pkl": PICKLED}),
         "object_npy": lambda m: m.update({"weights/0.npy": OBJECT_NPY}),
         "pickle_in_npy_slot": lambda m: m.update({"weights/0.npy": PICKLED}),
@@ -221,7 +203,7 @@ def test_model_files_that_try_to_run_code_are_refused(tmp_path, no_exec, no_impo
         "huge_config": lambda m: m.update({"config.json": b"[" * 100000 + b"]" * 100000}),
         "deep_json": _deep_edit,
     }
-    _edit(path, out, edits[attack])
+    rewrite_zip(path, out, edits[attack])
     with pytest.raises(ValueError) as info:
         keras.load_model(out)
     assert "cannot load" in str(info.value)
