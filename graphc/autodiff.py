@@ -46,20 +46,13 @@ def _stable_forms(ys, xs) -> tuple:
     of a softmax, log of sigmoid) replaced by their stable equivalents, so
     that gradients are built from the stable forms (e.g. the gradient of a
     softmax cross-entropy is softmax - labels). Sources stay untouched.
-    Returns (ys, ids of the tensors built)."""
-    from graphc.graph import Graph, _build_listeners
+    Returns (ys, ids of the nodes the rewrite made: new ones and the
+    originals' rebuilt users, which a tape must differentiate through)."""
+    from graphc.graph import Graph
     from graphc.passes.stable import stabilize
-    created = set()
-
-    def note(tensor):
-        created.add(id(tensor))
-
-    _build_listeners.append(note)
-    try:
-        graph = stabilize(Graph(outputs=list(ys)), frozen={id(x) for x in xs})
-    finally:
-        _build_listeners.remove(note)
-    return graph.outputs, created
+    before = {id(n) for n in topological_order(ys)}
+    stable = stabilize(Graph(outputs=list(ys)), frozen={id(x) for x in xs}).outputs
+    return stable, {id(n) for n in topological_order(stable) if id(n) not in before}
 
 
 def backprop(ys, grad_ys, xs, through=None) -> list:
