@@ -12,6 +12,7 @@ from graphc.export import to_dot, to_networkx
 from graphc.function import Function, function
 from graphc.graph import Graph, Tensor, name_scope
 from graphc.tape import GradientTape
+from graphc.tracing import TensorSpec
 from graphc import viz
 from graphc.ops import *  # noqa: F401,F403  (the op functions are the public API)
 from graphc.ops import abs, reduce_sum  # noqa: F401

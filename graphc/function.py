@@ -1,16 +1,16 @@
 """Function: a graph compiled to numpy source, callable on arrays."""
 from __future__ import annotations
 
-import collections
 import threading
 
 import numpy as np
 
-from graphc.graph import Graph, Tensor, topological_order
+from graphc.eager import before_state_change
+from graphc.graph import Graph, Tensor, graph_mode
 from graphc.debugging import check_numerics_enabled
 from graphc.lower.codegen import generate
 from graphc.passes import optimize as optimize_graph
-from graphc.ops.leaves import ConstantOp, PlaceholderOp, Variable, as_tensor
+from graphc.ops.leaves import PlaceholderOp, Variable, as_tensor
 from graphc.types import format_shape
 
 
@@ -87,12 +87,13 @@ class Function:
         self.updates = _check_updates(updates)
         self.name = name
         self.written_graph = Graph(inputs, outputs, self.updates)  # as the user built it
-        self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
         if check_numerics is None:
             check_numerics = check_numerics_enabled()
         self.check_numerics = bool(check_numerics)
-        self.program = generate(self.graph, name, check_numerics=self.check_numerics,
-                                plan_memory=plan_memory)
+        with graph_mode():  # what the passes build is graph, not eager values
+            self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
+            self.program = generate(self.graph, name, check_numerics=self.check_numerics,
+                                    plan_memory=plan_memory)
         self.source = self.program.source
         self._fn = self.program.compile()
         self._no_buffers = (None,) * len(self.program.slot_keys)
@@ -125,6 +126,8 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         arrays = self._arrays(args, kwargs)
+        if self.updates:
+            before_state_change()  # eager values computed before the update keep the old state
         with np.errstate(all="ignore"):
             if not self._no_buffers:
                 results = self._fn(*arrays)
@@ -172,9 +175,9 @@ class Function:
         return export_function(self, path)
 
 
-def function(inputs, outputs, updates=None, name: str = "graphc_function", optimize: int = 2,
+def function(inputs=None, outputs=None, updates=None, name: str = "graphc_function", optimize: int = 2,
              passes: dict | None = None, keep_graphs: bool = False,
-             check_numerics: bool | None = None, plan_memory: bool = True) -> Function:
+             check_numerics: bool | None = None, plan_memory: bool = True, input_signature=None):
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
 
     ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
@@ -184,42 +187,23 @@ def function(inputs, outputs, updates=None, name: str = "graphc_function", optim
     (default: ``gc.debugging.enable_check_numerics()`` was called);
     ``plan_memory=False`` lets numpy allocate every value instead of
     reusing buffers across calls.
+
+    As a decorator, like ``tf.function`` (``@gc.function`` or
+    ``@gc.function(input_signature=[gc.TensorSpec((None, 784))])``): the
+    Python function is traced once per input signature into one compiled
+    step; ``v.assign(...)`` inside it becomes an update of that step (see
+    graphc/tracing.py).
     """
-    return Function(inputs, outputs, updates, name=name, optimize=optimize, passes=passes,
-                    keep_graphs=keep_graphs, check_numerics=check_numerics, plan_memory=plan_memory)
-
-
-# ---------------------------------------------------------------- eager eval
-
-# The compiled Function of each recently evaluated tensor. A Function holds
-# its tensor, so the cache is bounded rather than weak: old entries go first.
-_eval_cache: "collections.OrderedDict[tuple, Function]" = collections.OrderedDict()
-EVAL_CACHE_SIZE = 256
-_eval_lock = threading.Lock()
-
-
-def placeholders_of(tensor: Tensor) -> list:
-    return [n for n in topological_order([tensor]) if isinstance(n.op, PlaceholderOp)]
-
-
-def evaluate(tensor: Tensor, feed: dict) -> np.ndarray:
-    """Value of ``tensor`` with ``feed`` ({placeholder: array}); compiled once, cached."""
-    if isinstance(tensor.op, ConstantOp):
-        return tensor.op.value.copy()
-    needed = placeholders_of(tensor)
-    missing = [p.name for p in needed if p not in feed]
-    if missing:
-        raise ValueError(f"tensor {tensor.name!r} depends on placeholders {missing}, which were not fed; "
-                         "use t.eval({placeholder: array})")
-    key = (id(tensor),) + tuple(id(p) for p in needed)  # unique while the cache holds them
-    with _eval_lock:
-        fn = _eval_cache.get(key)
-        if fn is not None:
-            _eval_cache.move_to_end(key)
-    if fn is None:
-        fn = Function(needed, tensor, name="evaluate")
-        with _eval_lock:
-            _eval_cache[key] = fn
-            if len(_eval_cache) > EVAL_CACHE_SIZE:
-                _eval_cache.popitem(last=False)
-    return np.asarray(fn(*[feed[p] for p in needed]))
+    options = dict(optimize=optimize, passes=passes, keep_graphs=keep_graphs,
+                   check_numerics=check_numerics, plan_memory=plan_memory)
+    decorating = outputs is None and updates is None and (inputs is None or (
+        callable(inputs) and not isinstance(inputs, Tensor)))
+    if decorating:
+        from graphc.tracing import trace_function
+        if name != "graphc_function":
+            options["name"] = name
+        return trace_function(inputs, input_signature=input_signature, **options)
+    if outputs is None:
+        raise TypeError("gc.function: pass the outputs to compile (gc.function(inputs, outputs)), "
+                        "or use it as a decorator on a Python function")
+    return Function(inputs, outputs, updates, name=name, **options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import weakref
 
 import numpy as np
 
@@ -57,6 +58,58 @@ def absolute_scope(path: str):
 _build_listeners: list = []
 
 
+# ------------------------------------------------------------- build modes
+#
+# A tensor outside any compiled function has a value (TensorFlow's eager
+# semantics, see graphc/eager.py). Two flags, fixed when a node is built,
+# say what that value depends on:
+GRAPH = 1        # needs a placeholder, or was built for a compiled graph: no value of its own
+READS_STATE = 2  # reads a Variable (or a random draw) not yet fixed: must be computed before it changes
+
+# Eager tensors that read state and whose value is not yet fixed, in build
+# order (id -> tensor, weakly). graphc.eager computes them before any
+# Variable changes.
+pending = weakref.WeakValueDictionary()
+pending_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def graph_mode():
+    """Build tensors for a compiled graph (passes, Functions, Keras steps):
+    they have no eager value and are never pending. A trace being recorded
+    is suspended meanwhile (passes must see the graph as it is)."""
+    saved = getattr(_state, "trace", None)
+    _state.trace = None
+    _state.graph_depth = getattr(_state, "graph_depth", 0) + 1
+    try:
+        yield
+    finally:
+        _state.graph_depth -= 1
+        _state.trace = saved
+
+
+def in_graph_mode() -> bool:
+    return getattr(_state, "graph_depth", 0) > 0 or getattr(_state, "trace", None) is not None
+
+
+def current_trace():
+    """The trace being recorded on this thread (graphc.tracing), or None."""
+    return getattr(_state, "trace", None)
+
+
+@contextlib.contextmanager
+def tracing(trace):
+    """Record the Python code run inside as a graph: ``trace.read(tensor)``
+    maps each input of a new node (a Variable to its value assigned so far,
+    an eager value to a constant)."""
+    saved = getattr(_state, "trace", None)
+    _state.trace = trace
+    try:
+        yield trace
+    finally:
+        _state.trace = saved
+
+
 # --------------------------------------------------------------------- tensor
 
 class Tensor:
@@ -66,15 +119,17 @@ class Tensor:
     only at run time), ``dtype`` (a numpy dtype) and ``name`` never change.
     """
 
-    __slots__ = ("op", "inputs", "shape", "dtype", "name", "__weakref__")
+    __slots__ = ("op", "inputs", "shape", "dtype", "name", "_flags", "_fixed", "__weakref__")
     __array_ufunc__ = None  # numpy arrays defer to our operators: array + tensor -> Tensor
 
-    def __init__(self, op, inputs, shape, dtype, name):
+    def __init__(self, op, inputs, shape, dtype, name, flags=GRAPH):
         object.__setattr__(self, "op", op)
         object.__setattr__(self, "inputs", tuple(inputs))
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "dtype", np.dtype(dtype))
         object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_flags", flags)
+        object.__setattr__(self, "_fixed", None)  # the eager value, once computed (read-only)
 
     def __setattr__(self, key, value):
         raise AttributeError(f"tensor {self.name!r} is immutable: build a new tensor instead")
@@ -99,6 +154,7 @@ class Tensor:
             yield self[i]
 
     __hash__ = object.__hash__  # identity: tensors are dict keys (feeds, gradients)
+    is_variable = False
 
     # ------------------------------------------------------------ static type
     @property
@@ -113,28 +169,96 @@ class Tensor:
     def T(self) -> "Tensor":
         return _ops.transpose(self)
 
+    @property
+    def has_value(self) -> bool:
+        """Whether this tensor has a value of its own (needs no placeholder and
+        is not part of a graph being compiled), as an eager TensorFlow tensor does."""
+        return not self._flags & GRAPH
+
     def __repr__(self):
-        return f"<graphc.Tensor {self.name!r} {self.op.name} shape={format_shape(self.shape)} dtype={self.dtype}>"
+        text = f"<graphc.Tensor {self.name!r} {self.op.name} shape={format_shape(self.shape)} dtype={self.dtype}"
+        value = self._value_text(repr)
+        return text + (f", numpy={value}>" if value is not None else ">")
+
+    def __str__(self):
+        value = self._value_text(str)
+        if value is None:
+            return f"graphc.Tensor({self.name!r}, shape={format_shape(self.shape)}, dtype={self.dtype})"
+        return f"graphc.Tensor({value}, shape={format_shape(self.shape)}, dtype={self.dtype})"
+
+    def _value_text(self, show):
+        """The value as TensorFlow prints an eager tensor's, or None for a symbolic one."""
+        if not self.has_value:
+            return None
+        try:
+            value = self._eager_value()
+            text = str(value) if value.ndim == 0 else show(value)  # a scalar shows as 2.5
+        except Exception:  # noqa: BLE001  (printing must not fail: the value may not compute)
+            return None
+        return "\n" + text if "\n" in text else text
+
+    def __format__(self, spec):
+        if not spec:
+            return str(self)
+        if not self.has_value:
+            raise TypeError(f"tensor {self.name!r} is symbolic (it needs a placeholder): it has no value to format")
+        return format(self._eager_value()[()] if self.ndim == 0 else self._eager_value(), spec)
 
     # ------------------------------------------------------------ evaluation
+    def _eager_value(self) -> np.ndarray:
+        """The value (read-only where it is kept); see graphc/eager.py."""
+        if self._fixed is not None:
+            return self._fixed
+        from graphc.eager import values
+        return values([self])[0]
+
     def numpy(self) -> np.ndarray:
-        """Evaluate this tensor; it must not depend on any placeholder."""
-        return self.eval({})
+        """The value of this tensor (it must not depend on any placeholder),
+        as it was when the tensor was built: later Variable changes do not
+        change it, as in TensorFlow's eager mode."""
+        return np.array(self._eager_value())
 
     def eval(self, feed=None) -> np.ndarray:
         """Evaluate with placeholders fed from ``feed`` ({placeholder: array})."""
-        from graphc.function import evaluate
-        return evaluate(self, feed or {})
+        if not feed:
+            return self.numpy()
+        from graphc.eager import values
+        return np.array(values([self], feed)[0])
 
     def __array__(self, dtype=None, copy=None):
         value = self.numpy()
         return value if dtype is None else value.astype(dtype)
 
     def __float__(self):
-        return float(self.numpy())
+        return float(self._eager_value())
 
     def __int__(self):
-        return int(self.numpy())
+        return int(self._eager_value())
+
+    # ------------------------------------------------------------ assignment
+    def _sliced_variable(self, what: str):
+        """(variable, index) when this tensor is ``v[index]`` of a Variable ``v``."""
+        from graphc.ops.array import GetItem, numpy_index
+        base = self.inputs[0] if isinstance(self.op, GetItem) else None
+        trace = current_trace()
+        variable = trace.variable_of(base) if trace is not None and base is not None else base
+        if variable is None or not getattr(variable, "is_variable", False):
+            raise TypeError(f"tensor {self.name!r} is not a Variable or a slice of one: {what} needs "
+                            "gc.Variable(...) (graph tensors are immutable)")
+        return variable, numpy_index(self.op.index)
+
+    def assign(self, value):
+        """``v[index].assign(value)``: write into a slice of a Variable."""
+        variable, index = self._sliced_variable("assign")
+        return variable.assign_slice(index, value)
+
+    def assign_add(self, delta):
+        variable, index = self._sliced_variable("assign_add")
+        return variable.assign_slice(index, self + delta)
+
+    def assign_sub(self, delta):
+        variable, index = self._sliced_variable("assign_sub")
+        return variable.assign_slice(index, self - delta)
 
     # ------------------------------------------------------------ operators
     def __add__(self, other): return _ops.add(self, other)
@@ -166,12 +290,33 @@ class Tensor:
     def astype(self, dtype): return _ops.cast(self, dtype)
 
 
+def _build_flags(op, inputs) -> int:
+    if getattr(_state, "graph_depth", 0):
+        return GRAPH
+    flags = READS_STATE if op.stateful else 0
+    for inp in inputs:
+        if inp._flags & GRAPH:
+            return GRAPH
+        if inp._flags & READS_STATE and inp._fixed is None:
+            flags = READS_STATE
+    return flags
+
+
 def make_tensor(op, inputs, name=None) -> Tensor:
     """Build a node: ``op`` infers the static type from ``inputs`` (raising on a mismatch)."""
+    trace = getattr(_state, "trace", None)
+    if trace is not None:
+        inputs = [trace.read(inp) for inp in inputs]
+        flags = GRAPH
+    else:
+        flags = _build_flags(op, inputs)
     shape, dtype = op.infer(inputs)
     base = name if name is not None else op.name
     scope = current_scope()
-    tensor = Tensor(op, inputs, shape, dtype, f"{scope}/{base}" if scope else base)
+    tensor = Tensor(op, inputs, shape, dtype, f"{scope}/{base}" if scope else base, flags)
+    if flags == READS_STATE:
+        with pending_lock:
+            pending[id(tensor)] = tensor
     for listener in _build_listeners:
         listener(tensor)
     return tensor
@@ -179,23 +324,27 @@ def make_tensor(op, inputs, name=None) -> Tensor:
 
 # ------------------------------------------------------------------ traversal
 
-def topological_order(roots) -> list:
+def topological_order(roots, stop=None) -> list:
     """Every tensor reachable from ``roots``, inputs before users, deterministic.
 
-    Iterative depth-first post-order, so chains of any depth are fine.
+    Iterative depth-first post-order, so chains of any depth are fine. A
+    node for which ``stop(node)`` holds is listed but its inputs are not.
     """
+    def entry(node):  # (node, index of the next input to visit)
+        return (node, len(node.inputs) if stop is not None and stop(node) else 0)
+
     order, done = [], set()
     for root in roots:
         if id(root) in done:
             continue
-        stack = [(root, 0)]
+        stack = [entry(root)]
         while stack:
             node, i = stack[-1]
             if i < len(node.inputs):
                 stack[-1] = (node, i + 1)
                 child = node.inputs[i]
                 if id(child) not in done:
-                    stack.append((child, 0))
+                    stack.append(entry(child))
             else:
                 stack.pop()
                 if id(node) not in done:

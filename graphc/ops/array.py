@@ -354,6 +354,51 @@ class SliceGrad(Op):
         return [make_tensor(GetItem(self.index), [g]), None]
 
 
+def numpy_index(index: tuple) -> tuple:
+    """A normalized index (see ``_normalize_index``) as numpy takes it."""
+    return tuple(slice(*item[1:]) if isinstance(item, tuple) else item for item in index)
+
+
+class SetItem(Op):
+    """A copy of ``x`` with ``value`` (broadcast) written at ``x[index]``:
+    the graph form of ``v[index].assign(value)``."""
+    name = "set_item"
+
+    def __init__(self, index: tuple):
+        self.index = index
+
+    def describe(self):
+        return f"set_item[{', '.join(_slice_text(i) for i in self.index)}]"
+
+    def infer(self, inputs):
+        x, value = inputs
+        target = GetItem(self.index).infer([x])[0]
+        if broadcast_shapes(value.shape, target) != target:
+            raise ValueError(f"set_item: value {value.name!r} of shape {format_shape(value.shape)} does not "
+                             f"fit the slice of {x.name!r} of shape {format_shape(target)}")
+        if not np.can_cast(value.dtype, x.dtype, "same_kind"):
+            raise TypeError(f"set_item: value {value.name!r} of dtype {value.dtype} cannot be stored in "
+                            f"{x.name!r} of dtype {x.dtype}")
+        return x.shape, x.dtype
+
+    def emit(self, out, args, node):
+        text = ", ".join(_slice_text(i) for i in self.index) or "()"
+        return [f"{out} = {args[0]}.copy()", f"{out}[{text}] = {args[1]}"]
+
+    def grad(self, node, g):
+        from graphc.ops.reduce import sum_to_shape
+        x, value = node.inputs
+        zero = as_tensor(0, g)
+        return [make_tensor(SetItem(self.index), [g, zero]),
+                sum_to_shape(make_tensor(GetItem(self.index), [g]), value.shape)]
+
+
+def set_item(x, index, value, name=None) -> Tensor:
+    """``x`` with ``x[index]`` (a basic numpy index) replaced by ``value``, as a new tensor."""
+    x = as_tensor(x)
+    return make_tensor(SetItem(_normalize_index(index, x)), [x, as_tensor(value, x)], name)
+
+
 # ---------------------------------------------------------------- broadcast
 
 class BroadcastLike(ViewOp):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphc.graph import Tensor, current_scope, _build_listeners
+from graphc.graph import GRAPH, READS_STATE, Tensor, current_scope, current_trace, _build_listeners
 from graphc.ops.base import Op
 from graphc.types import (DEFAULT_FLOAT, DEFAULT_INT, as_dtype, as_shape,
                           format_shape)
@@ -44,9 +44,9 @@ class VariableOp(Op):
         return (VariableOp, id(self))
 
 
-def _leaf(op, shape, dtype, name) -> Tensor:
+def _leaf(op, shape, dtype, name, flags) -> Tensor:
     scope = current_scope()
-    return Tensor(op, (), shape, dtype, f"{scope}/{name}" if scope else name)
+    return Tensor(op, (), shape, dtype, f"{scope}/{name}" if scope else name, flags)
 
 
 def _as_array(value, dtype, what: str) -> np.ndarray:
@@ -72,13 +72,15 @@ def constant(value, dtype=None, name: str = "constant") -> Tensor:
     """An immutable tensor holding ``value`` (Python floats become float32)."""
     array = _as_array(value, dtype, f"constant {name!r}")
     array.flags.writeable = False
-    return _leaf(ConstantOp(array), array.shape, array.dtype, name)
+    tensor = _leaf(ConstantOp(array), array.shape, array.dtype, name, 0)
+    object.__setattr__(tensor, "_fixed", array)
+    return tensor
 
 
 def placeholder(shape, dtype="float32", name: str = "placeholder") -> Tensor:
     """A graph input fed when the graph runs; None in ``shape`` means any size."""
     return _leaf(PlaceholderOp(), as_shape(shape, f"placeholder {name!r}"),
-                 as_dtype(dtype, f"placeholder {name!r}"), name)
+                 as_dtype(dtype, f"placeholder {name!r}"), name, GRAPH)
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -96,18 +98,24 @@ class Variable(Tensor):
     """Mutable state: a tensor whose value persists and changes by assignment.
 
     Its shape and dtype are fixed at creation. ``assign`` and friends apply at
-    once (the value is concrete); to update inside a compiled step, pass
-    ``updates=[(v, new_value)]`` to ``gc.function``.
+    once (the value is concrete); first every pending tensor that reads
+    state gets its value, so values computed before an assignment keep
+    the old state, as in TensorFlow's eager mode. Inside a traced function
+    (``@gc.function``) an assignment becomes an update of the compiled step,
+    and later reads in the trace see the assigned value. A compiled step can
+    also update it with ``gc.function(..., updates=[(v, new_value)])``.
     """
 
     __slots__ = ("_value", "trainable")
+    is_variable = True
 
     def __init__(self, initial_value, trainable: bool = True, name: str = "Variable", dtype=None):
         array = _as_array(initial_value, dtype, f"Variable {name!r}")
         if not array.flags.writeable or not array.flags.c_contiguous or array.base is not None:
             array = np.array(array)
         scope = current_scope()
-        super().__init__(VariableOp(), (), array.shape, array.dtype, f"{scope}/{name}" if scope else name)
+        super().__init__(VariableOp(), (), array.shape, array.dtype, f"{scope}/{name}" if scope else name,
+                         READS_STATE)
         object.__setattr__(self, "_value", array)
         object.__setattr__(self, "trainable", bool(trainable))
         for listener in _build_listeners:
@@ -115,39 +123,73 @@ class Variable(Tensor):
 
     def __repr__(self):
         return (f"<graphc.Variable {self.name!r} shape={format_shape(self.shape)} dtype={self.dtype} "
-                f"trainable={self.trainable}>")
+                f"trainable={self.trainable}, numpy={self._value!r}>")
 
     @property
     def value(self) -> np.ndarray:
         """The variable's storage (updated in place; compiled code reads it)."""
         return self._value
 
+    def _eager_value(self) -> np.ndarray:
+        return self._value
+
     def numpy(self) -> np.ndarray:
         return self._value.copy()
 
-    def _checked(self, value, what: str) -> np.ndarray:
+    def _checked(self, value, what: str, shape=None) -> np.ndarray:
         array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+        shape = self.shape if shape is None else shape
         if not np.can_cast(array.dtype, self.dtype, "same_kind"):
             raise TypeError(f"Variable {self.name!r}.{what}: value of dtype {array.dtype} "
                             f"cannot be stored in dtype {self.dtype}")
-        if array.shape != self.shape:
+        if array.shape != shape and not (what == "assign_slice" and _broadcasts(array.shape, shape)):
             raise ValueError(f"Variable {self.name!r}.{what}: value of shape {format_shape(array.shape)} "
-                             f"does not match the variable's shape {format_shape(self.shape)}")
+                             f"does not match the {'slice' if what == 'assign_slice' else 'variable'}'s "
+                             f"shape {format_shape(shape)}")
         return array
 
-    def assign(self, value) -> "Variable":
-        np.copyto(self._value, self._checked(value, "assign"), casting="same_kind")
+    def _write(self, value, what: str, combine=None) -> "Variable":
+        """Store ``value`` (``combine(old, value)`` if given): in the trace being
+        recorded, or now, after every pending value that reads state is fixed."""
+        trace = current_trace()
+        if trace is not None:
+            trace.assign(self, value if combine is None else combine(self, value), what)
+            return self
+        from graphc.eager import before_state_change
+        before_state_change()
+        array = self._checked(value, what)
+        # computed whole before the copy: a failure leaves the variable as it was
+        np.copyto(self._value, array if combine is None else combine(self._value, array), casting="same_kind")
         return self
+
+    def assign(self, value) -> "Variable":
+        return self._write(value, "assign")
 
     def assign_add(self, delta) -> "Variable":
-        new = self._value + self._checked(delta, "assign_add")
-        np.copyto(self._value, new, casting="same_kind")
-        return self
+        return self._write(delta, "assign_add", lambda old, delta: old + delta)
 
     def assign_sub(self, delta) -> "Variable":
-        new = self._value - self._checked(delta, "assign_sub")
-        np.copyto(self._value, new, casting="same_kind")
+        return self._write(delta, "assign_sub", lambda old, delta: old - delta)
+
+    def assign_slice(self, index: tuple, value) -> "Variable":
+        """``v[index] = value`` (what ``v[index].assign(value)`` does)."""
+        trace = current_trace()
+        if trace is not None:
+            from graphc.ops.array import set_item
+            trace.assign(self, set_item(self, index, value), "assign")
+            return self
+        from graphc.eager import before_state_change
+        before_state_change()
+        target = self._value[index]
+        self._value[index] = self._checked(value, "assign_slice", target.shape)
         return self
+
+
+def _broadcasts(shape, target) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def zeros(shape, dtype="float32", name: str = "zeros") -> Tensor:

@@ -188,3 +188,27 @@ def test_build_errors_are_clear(build, error, words):
         build()
     for word in words:
         assert word in str(err.value)
+
+
+# ----------------------------------------------------------------- set_item
+
+@pytest.mark.parametrize("index, value_shape", [((1, 2), ()), ((slice(None), 0), (3,)), ((0,), (1,)),
+                                                 ((slice(1, None), slice(None, None, 2)), (2, 2))])
+def test_set_item_against_numpy_and_its_gradient(index, value_shape):
+    from graphc.ops.array import set_item
+    from tests.autodiff_gradcheck import check_grad
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((3, 4)), rng.standard_normal(value_shape)
+    expected = x.copy()
+    expected[index] = v
+    np.testing.assert_array_equal(set_item(gc.constant(x), index, gc.constant(v)).numpy(), expected)
+    check_grad(lambda a, b: set_item(a, index, b), [x, v], optimized=True)
+
+
+def test_set_item_refuses_a_value_that_does_not_fit_the_slice():
+    from graphc.ops.array import set_item
+    x = gc.placeholder((3, 4), name="x")
+    with pytest.raises(ValueError, match=r"'v'.*\(2,\).*\(4,\)"):
+        set_item(x, 0, gc.placeholder((2,), name="v"))
+    with pytest.raises(TypeError, match="dtype"):
+        set_item(gc.placeholder((3,), "int32", name="i"), 0, 1.5)
