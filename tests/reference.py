@@ -102,7 +102,7 @@ class Reference:
                 out = fn(out, v)
             return out
         (x,) = values
-        if kind in (S.relu, S.step, S.step_ge, sp.Abs, sp.sign, sp.Heaviside):
+        if kind in (S.relu, S.step, S.step_ge, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Heaviside):
             self._near(x)
         if kind is S.relu:
             return np.maximum(x, 0)
@@ -117,7 +117,8 @@ class Reference:
         if kind is S.softplus:
             return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
         simple = {sp.exp: np.exp, sp.log: np.log, sp.tanh: np.tanh, sp.sin: np.sin, sp.cos: np.cos,
-                  sp.Abs: np.abs, sp.sign: np.sign, sp.sinh: np.sinh, sp.cosh: np.cosh}
+                  sp.Abs: np.abs, sp.sign: np.sign, sp.floor: np.floor, sp.ceiling: np.ceil,
+                  sp.sinh: np.sinh, sp.cosh: np.cosh}
         if kind in simple:
             return simple[kind](x)
         raise NotImplementedError(f"reference: no numpy meaning for {kind.__name__} in {expr}")

@@ -4,16 +4,20 @@
 ``gc.function(..., updates=...)``: the new values of the weights, of the
 optimizer's slots (momentums, velocities) and of ``iterations``. Every new
 value is computed from the old values, and the compiled step writes them
-all at the end, so one step is one call. The state lives in gc.Variables:
-``iterations`` (int64), ``learning_rate`` (float32, can be changed between
-steps without recompiling) and one slot per weight and kind.
+all at the end, so one step is one call. ``apply(grads, variables)`` (and
+``apply_gradients(zip(grads, variables))``) assigns those values: at once
+in an eager loop, or as updates of the step being traced (Keras's
+train_step). The state lives in gc.Variables: ``iterations`` (int64),
+``learning_rate`` (float32, can be changed between steps without
+recompiling; or a schedule of ``iterations``, see schedules.py) and one
+slot per weight and kind, made when the weight is first updated.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import graphc as gc
-from graphc.keras import utils
+from graphc.keras import schedules, utils
 from graphc.ops.leaves import Variable
 from graphc.types import format_shape
 
@@ -57,48 +61,61 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else _check_float(clipvalue, "clipvalue", 0, low_open=True)
         self.global_clipnorm = (None if global_clipnorm is None
                                 else _check_float(global_clipnorm, "global_clipnorm", 0, low_open=True))
+        self._schedule = learning_rate if isinstance(learning_rate, schedules.LearningRateSchedule) else None
+        if self._schedule is None:
+            learning_rate = _check_float(learning_rate, "learning_rate", 0)
+        else:
+            learning_rate = 0.0  # unused: the schedule gives the rate
         with gc.name_scope(self.name):
             self.iterations = CounterVariable(np.int64(0), trainable=False, name="iteration")
-            self._learning_rate = Variable(np.float32(_check_float(learning_rate, "learning_rate", 0)),
-                                           trainable=False, name="learning_rate")
-        self._slots: list = []          # [(slot kind, variable index, Variable)]
+            self._learning_rate = Variable(np.float32(learning_rate), trainable=False, name="learning_rate")
+        self._slots: list = []          # slot Variables, in the order they were made
         self._slot_map: dict = {}       # (kind, id(weight)) -> Variable
-        self._built_for: list | None = None
+        self._built_for: list | None = None  # the weights with slots, in the order they came
 
     def __repr__(self):
-        return f"<{type(self).__name__} name={self.name} learning_rate={float(self.learning_rate.value):g}>"
+        return f"<{type(self).__name__} name={self.name} learning_rate={float(self.learning_rate):g}>"
 
     # ------------------------------------------------------------ state
     @property
-    def learning_rate(self) -> Variable:
+    def learning_rate(self):
+        """The rate Variable, or with a schedule the rate at the current iteration (a tensor)."""
+        if self._schedule is not None:
+            return self._schedule(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if self._schedule is not None:
+            raise TypeError(f"optimizer {self.name!r} takes its learning rate from a schedule "
+                            f"({type(self._schedule).__name__}); it cannot be set")
         self._learning_rate.assign(np.float32(_check_float(value, "learning_rate", 0)))
+
+    def _current_learning_rate(self):
+        return self._learning_rate if self._schedule is None else gc.cast(self._schedule(self.iterations),
+                                                                             "float32")
 
     @property
     def variables(self) -> list:
-        return [self.iterations, self._learning_rate] + [v for _, _, v in self._slots]
+        return [self.iterations, self._learning_rate] + self._slots
 
     def slot_kinds(self) -> tuple:
         return ()
 
     def build(self, variables) -> None:
-        """Make the slot variables for ``variables`` (once: later calls must pass the same list)."""
-        if self._built_for is not None:
-            if [id(v) for v in self._built_for] != [id(v) for v in variables]:
-                raise ValueError(f"optimizer {self.name!r} was already used for other variables; "
-                                 "use a new optimizer instance for this model")
+        """Make the slot variables of the weights in ``variables`` that have none yet."""
+        known = {id(v) for v in self._built_for or ()}
+        new = [v for v in variables if id(v) not in known]
+        if self._built_for is not None and not new:
             return
         with gc.name_scope(self.name):
             for kind in self.slot_kinds():
-                for index, var in enumerate(variables):
+                for var in new:
                     slot = Variable(np.zeros(var.shape, dtype=var.dtype), trainable=False,
                                     name=f"{var.name.replace('/', '_')}_{kind}")
-                    self._slots.append((kind, index, slot))
+                    self._slots.append(slot)
                     self._slot_map[(kind, id(var))] = slot
-        self._built_for = list(variables)
+        self._built_for = list(self._built_for or ()) + new
 
     def slot(self, kind, var) -> Variable:
         return self._slot_map[(kind, id(var))]
@@ -116,35 +133,75 @@ class Optimizer:
         return grads
 
     def updates(self, grads, variables) -> list:
-        """(variable, new value) pairs for one step: weights, slots, iterations."""
+        """(variable, new value) pairs for one step: weights, slots, iterations.
+
+        A gradient of None (the loss does not depend on that weight) leaves
+        the weight alone, as in Keras."""
         grads, variables = list(grads), list(variables)
         if len(grads) != len(variables):
             raise ValueError(f"optimizer {self.name!r}: {len(grads)} gradients for {len(variables)} variables")
+        pairs = []
         for g, v in zip(grads, variables):
+            if g is None:
+                continue
+            if not isinstance(v, Variable):
+                raise TypeError(f"optimizer {self.name!r}: {v!r:.80} is not a Variable")
+            g = g if isinstance(g, gc.Tensor) else gc.constant(np.asarray(g, dtype=v.dtype))
             if g.shape != v.shape:
                 raise ValueError(f"optimizer {self.name!r}: gradient {g.name!r} of shape {format_shape(g.shape)} "
                                  f"does not match variable {v.name!r} of shape {format_shape(v.shape)}")
+            pairs.append((g, v))
+        if not pairs:
+            raise ValueError(f"optimizer {self.name!r}: no gradients for any of the variables "
+                             f"{[getattr(v, 'name', v) for v in variables]}")
+        grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
         self.build(variables)
-        pairs = []
+        new_values = []
         with gc.name_scope(self.name):
             grads = self._clip(grads)
-            lr = self._learning_rate
+            lr = self._current_learning_rate()
             for g, v in zip(grads, variables):
                 lr_v = gc.cast(lr, v.dtype)
-                pairs.extend(self.update_step(gc.cast(g, v.dtype), v, lr_v))
-            pairs.append((self.iterations, self.iterations + 1))
-        return pairs
+                new_values.extend(self.update_step(gc.cast(g, v.dtype), v, lr_v))
+            new_values.append((self.iterations, self.iterations + 1))
+        return new_values
+
+    def apply(self, grads, trainable_variables=None):
+        """One step on ``trainable_variables`` (those the optimizer was built for if None).
+
+        Eagerly the variables change at once (every new value is computed
+        from the old ones first); in a traced step the changes are updates
+        of the compiled function."""
+        if trainable_variables is None:
+            if self._built_for is None:
+                raise ValueError(f"optimizer {self.name!r}: pass trainable_variables (it was never built)")
+            trainable_variables = self._built_for
+        for variable, value in self.updates(grads, trainable_variables):
+            variable.assign(value)
+        return self.iterations
+
+    def apply_gradients(self, grads_and_vars):
+        """``apply_gradients(zip(grads, variables))``, as in TensorFlow and Keras."""
+        pairs = list(grads_and_vars)
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"optimizer {self.name!r}: apply_gradients takes (gradient, variable) pairs, "
+                                f"got {pair!r:.80}")
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def update_step(self, gradient, variable, learning_rate) -> list:
         raise NotImplementedError
 
     # ---------------------------------------------------------- config
     def get_config(self) -> dict:
-        return {"name": self.name, "learning_rate": float(self._learning_rate.value),
+        rate = schedules.serialize(self._schedule) if self._schedule is not None else float(self._learning_rate.value)
+        return {"name": self.name, "learning_rate": rate,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
 
     @classmethod
     def from_config(cls, config):
+        if isinstance(config.get("learning_rate"), dict):
+            config = dict(config, learning_rate=schedules.deserialize(config["learning_rate"]))
         return cls(**config)
 
 

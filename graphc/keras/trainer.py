@@ -1,13 +1,16 @@
 """compile / fit / evaluate / predict: the generic loop and the compiled steps.
 
 The loop knows nothing of graphs: it slices numpy batches, calls one
-compiled function per batch and calls callback hooks. The steps are built
-once per ``compile`` (lazily, when the input shape is known) as graphc
-Functions over a batch dimension of None, so every batch size reuses them:
+compiled function per batch and calls callback hooks. The steps are
+Keras 3's ``train_step`` / ``test_step`` / ``predict_step`` (override them
+in a subclass), traced once per ``compile`` on placeholders with a batch
+dimension of None (see graphc/tracing.py) into graphc Functions, so every
+batch size reuses them:
 
-- ``train_function(x, y_true)``: forward pass (training=True), loss,
-  ``gc.grad``, the optimizer's updates, the loss and metric running means;
-  one compiled function whose updates write every variable at the end.
+- ``train_function(x, y_true)``: forward pass (training=True), loss, the
+  gradient from a GradientTape, the optimizer's ``apply`` and the metrics'
+  ``update_state``; their assignments become the updates of one compiled
+  function, which writes every variable at the end.
 - ``test_function(x, y_true)``: forward (training=False), loss, metrics.
 - ``predict_function(x)``: forward (training=False).
 """
@@ -18,6 +21,8 @@ import math
 import numpy as np
 
 import graphc as gc
+from graphc import tracing
+from graphc.graph import Tensor
 from graphc.keras import callbacks as callbacks_module
 from graphc.keras import losses, metrics as metrics_module, optimizers, utils
 from graphc.ops.reduce import num_elements
@@ -48,6 +53,7 @@ class Trainer:
         self._train_function = None
         self._test_function = None
         self._predict_function = None
+        self._log_names = {}  # step name -> names of the logs its outputs are
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
@@ -104,67 +110,93 @@ class Trainer:
         for m in self.metrics:
             m.reset_state()
 
+    # ------------------------------------------------------ steps (Keras 3's API)
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``y_pred`` against ``y`` (a float32 scalar)."""
+        loss = self._loss_object(y, y_pred)
+        if loss.ndim != 0:
+            raise ValueError(f"the loss {self._loss_object.name!r} must give a scalar, got shape "
+                             f"{format_shape(loss.shape)}")
+        return gc.cast(loss, "float32")
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with this batch; {name: result} of every metric."""
+        for metric in self._metrics or ():
+            metric.update_state(y, y_pred)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def _batch_size(self, y_pred):
+        with gc.name_scope("batch_size"):
+            return num_elements(y_pred, (0,))
+
+    def train_step(self, data) -> dict:
+        """One step of fit on a batch ``(x, y)``: override it to change what fit does."""
+        x, y = data
+        with gc.GradientTape() as tape:
+            y_pred = self._run(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=self._batch_size(y_pred))
+        weights = self.trainable_weights
+        self.optimizer.apply(tape.gradient(loss, weights), weights)
+        return self.compute_metrics(x, y, y_pred)
+
+    def test_step(self, data) -> dict:
+        x, y = data
+        y_pred = self._run(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=self._batch_size(y_pred))
+        return self.compute_metrics(x, y, y_pred)
+
+    def predict_step(self, data):
+        return self._run(data, training=False)
+
     # ------------------------------------------------------ compiled steps
     def _input_placeholder(self):
         return gc.placeholder(self.input_shape, dtype=self._input_dtype, name=self._input_name)
 
-    def _target_placeholder(self, y_pred):
+    def _target_placeholder(self):
+        out = self.output_shape
         if self._loss_object.sparse:
-            return gc.placeholder(y_pred.shape[:-1], dtype="int64", name="y_true")
-        return gc.placeholder(y_pred.shape, dtype=y_pred.dtype, name="y_true")
+            return gc.placeholder(out[:-1], dtype="int64", name="y_true")
+        return gc.placeholder(out, dtype=self._output_dtype, name="y_true")
 
-    def _build_metrics(self, y_pred):
+    def _build_metrics(self):
         if self._metrics is None:
-            self._metrics = [metrics_module.get(m, self._loss_object, y_pred.shape)
+            self._metrics = [metrics_module.get(m, self._loss_object, self.output_shape)
                              for m in self._metric_identifiers]
 
-    def _loss_and_metrics(self, y_true, y_pred):
-        loss = self._loss_object(y_true, y_pred)
-        if loss.ndim != 0:
-            raise ValueError(f"the loss {self._loss_object.name!r} must give a scalar, got shape "
-                             f"{format_shape(loss.shape)}")
-        loss = gc.cast(loss, "float32")
-        self._build_metrics(y_pred)
-        with gc.name_scope("batch_size"):
-            batch_size = num_elements(y_pred, (0,))
-        updates, loss_mean = self._loss_tracker.update_value(loss, batch_size)
-        results = [loss_mean]
-        for metric in self._metrics:
-            pairs, result = metric.update(y_true, y_pred)
-            updates += pairs
-            results.append(result)
-        return loss, updates, results
-
-    def _evaluation_graph(self, training: bool) -> tuple:
-        """(x, y_true, loss, metric updates, reported results) for a step on placeholders."""
-        x = self._input_placeholder()
-        y_pred = self._run(x, training=training)
-        y_true = self._target_placeholder(y_pred)
-        return (x, y_true) + tuple(self._loss_and_metrics(y_true, y_pred))
+    def _traced_step(self, step, name: str) -> gc.Function:
+        """``step`` traced on placeholders for (x, y) into one Function whose outputs
+        are the values of the logs dict it returns (their names in ``_log_names``)."""
+        self._require_compiled(name)
+        self._require_built(name)
+        self._build_metrics()
+        x, y = self._input_placeholder(), self._target_placeholder()
+        logs, trace = tracing.record(step, (x, y))
+        if not isinstance(logs, dict) or not all(isinstance(v, Tensor) for v in logs.values()):
+            raise TypeError(f"{type(self).__name__}.{step.__name__} must return a dict of tensors (metric "
+                            f"name -> value), got {logs!r:.200}")
+        function = gc.function([x, y], list(logs.values()), trace.updates(), name=name)
+        self._log_names[name] = list(logs)
+        return function
 
     @property
     def train_function(self) -> gc.Function:
         """The whole training step as one graphc Function (``.source`` shows it)."""
         if self._train_function is None:
-            self._require_compiled("train_function")
             self._require_built("train_function")
-            x, y_true, loss, metric_updates, results = self._evaluation_graph(training=True)
-            weights = self.trainable_weights
-            if not weights:
+            if not self.trainable_weights:
                 raise ValueError("fit: the model has no trainable weights")
-            grads = gc.grad(loss, weights)
-            updates = self.optimizer.updates(grads, weights)
-            self._train_function = gc.function([x, y_true], results, updates + metric_updates,
-                                               name="train_function")
+            self._train_function = self._traced_step(self.train_step, "train_function")
         return self._train_function
 
     @property
     def test_function(self) -> gc.Function:
         if self._test_function is None:
-            self._require_compiled("test_function")
-            self._require_built("test_function")
-            x, y_true, _, updates, results = self._evaluation_graph(training=False)
-            self._test_function = gc.function([x, y_true], results, updates, name="test_function")
+            self._test_function = self._traced_step(self.test_step, "test_function")
         return self._test_function
 
     @property
@@ -172,7 +204,8 @@ class Trainer:
         if self._predict_function is None:
             self._require_built("predict_function")
             x = self._input_placeholder()
-            self._predict_function = gc.function([x], self._run(x, training=False), name="predict_function")
+            y_pred, trace = tracing.record(self.predict_step, x)
+            self._predict_function = gc.function([x], y_pred, trace.updates(), name="predict_function")
         return self._predict_function
 
     # --------------------------------------------------------- data checks
@@ -294,7 +327,7 @@ class Trainer:
         self.stop_training = False
         cbs.on_train_begin()
         logs = {}
-        names = self.metrics_names
+        names = self._log_names["train_function"]
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -328,7 +361,7 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        names = self.metrics_names
+        names = self._log_names["test_function"]
         n = len(x)
         for step in range(math.ceil(n / batch_size)):
             cbs.on_test_batch_begin(step)
@@ -350,10 +383,7 @@ class Trainer:
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                             steps=math.ceil(len(x) / batch_size), mode="test")
         logs = self._test_loop(x, y, batch_size, cbs)
-        if return_dict:
-            return logs
-        values = [logs[name] for name in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return self._format_logs(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for ``x``, computed in batches (training=False: Dropout is off)."""
@@ -385,9 +415,10 @@ class Trainer:
         self._require_compiled(what)
         x = self._check_x(x, what)
         y = self._check_y(y, len(x), what)
+        step = getattr(self, f"{kind}_function")  # built first: it makes the metrics
         self.reset_metrics()
-        outputs = getattr(self, f"{kind}_function")(x, y)  # built first: it makes the metrics named below
-        logs = {n: float(v) for n, v in zip(self.metrics_names, outputs)}
+        outputs = step(x, y)
+        logs = {n: float(v) for n, v in zip(self._log_names[f"{kind}_function"], outputs)}
         return self._format_logs(logs, return_dict)
 
     def predict_on_batch(self, x):

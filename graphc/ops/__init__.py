@@ -3,7 +3,7 @@ from graphc.ops.array import (broadcast_like, cast, concat, expand_dims, getitem
                               one_hot, ones_like, reshape, squeeze, stack,
                               stop_gradient, transpose, zeros_like)
 from graphc.ops.elementwise import (abs, add, clip, cos, divide, elementwise,
-                                    equal, exp, greater, greater_equal, less,
+                                    equal, exp, floor, ceil, greater, greater_equal, less,
                                     less_equal, log, maximum, minimum, multiply,
                                     negative, not_equal, power, reciprocal, relu,
                                     rsqrt, sigmoid, sign, sin, softplus, sqrt,

@@ -39,6 +39,8 @@ TABLE = {
     "log": sp.log(x),
     "abs": sp.Abs(x),
     "sign": sp.sign(x),
+    "floor": sp.floor(x),
+    "ceil": sp.ceiling(x),
     "sin": sp.sin(x),
     "cos": sp.cos(x),
     "tanh": sp.tanh(x),
@@ -252,6 +254,8 @@ exp = _unary("exp")
 log = _unary("log")
 abs = _unary("abs")
 sign = _unary("sign")
+floor = _unary("floor")
+ceil = _unary("ceil")
 sin = _unary("sin")
 cos = _unary("cos")
 tanh = _unary("tanh")

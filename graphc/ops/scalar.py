@@ -309,12 +309,18 @@ def count_ops(expr) -> int:
     return int(sp.count_ops(expr))
 
 
+_PIECEWISE_CONSTANT = (sp.sign, sp.floor, sp.ceiling)
+
+
 @functools.lru_cache(maxsize=65536)
 def derivative(expr, index: int):
-    # Piecewise-constant functions (sign, and SymPy's own Heaviside) have
-    # derivative 0 almost everywhere, as in TensorFlow; SymPy says DiracDelta,
-    # which has no numpy spelling.
-    return sp.diff(expr, ARGS[index]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+    # Piecewise-constant functions (sign, floor, ceiling, and SymPy's own
+    # Heaviside) have derivative 0 almost everywhere, as in TensorFlow; SymPy
+    # says DiracDelta or leaves the derivative unevaluated, neither of which
+    # has a numpy spelling.
+    d = sp.diff(expr, ARGS[index]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+    return d.replace(lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, _PIECEWISE_CONSTANT),
+                     lambda e: sp.S.Zero)
 
 
 def may_be_unbounded(expr) -> bool:

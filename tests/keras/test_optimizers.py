@@ -136,3 +136,110 @@ def test_optimizer_update_is_in_the_single_train_function():
     assert source.count("def ") == 1
     # the kernel is updated in place, in the block that writes the variables
     assert "adam_iteration" in source and "out=dense_kernel)" in source
+
+
+# ------------------------------------------------------------ eager loops
+
+def eager_epoch(optimizer, use_apply=False):
+    """One epoch of an eager GradientTape loop over the batches of ``data``."""
+    import graphc as gc
+    x, y = data()
+    rng = np.random.default_rng(1)
+    w = gc.Variable(rng.normal(size=(D, U)).astype("float32"), name="w")
+    b = gc.Variable(rng.normal(size=U).astype("float32"), name="b")
+    for start in range(0, N, BATCH):
+        xb, yb = x[start:start + BATCH], y[start:start + BATCH]
+        with gc.GradientTape() as tape:
+            loss = gc.reduce_mean(gc.square(gc.matmul(xb, w) + b - yb))
+        grads = tape.gradient(loss, [w, b])
+        if use_apply:
+            optimizer.apply(grads, [w, b])
+        else:
+            optimizer.apply_gradients(zip(grads, [w, b]))
+    return [w.numpy(), b.numpy()]
+
+
+@pytest.mark.parametrize("case", ["sgd_momentum", "rmsprop", "adam_lr"])
+def test_apply_gradients_in_an_eager_loop_matches_numpy_reference(case):
+    make_optimizer, update = CASES[case]
+    optimizer = make_optimizer()
+    for got, want in zip(eager_epoch(optimizer, use_apply=case == "rmsprop"), reference(update)):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+    assert optimizer.iterations == 7
+
+
+def test_apply_skips_missing_gradients_and_checks_shapes():
+    import graphc as gc
+    w, unused = gc.Variable(np.ones(2, np.float32), name="w"), gc.Variable(np.ones(3, np.float32), name="unused")
+    optimizer = keras.optimizers.SGD(learning_rate=0.5)
+    with gc.GradientTape() as tape:
+        loss = gc.reduce_sum(w * w)
+    optimizer.apply_gradients(zip(tape.gradient(loss, [w, unused]), [w, unused]))
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])   # 1 - 0.5 * 2
+    np.testing.assert_array_equal(unused.numpy(), [1, 1, 1])
+    with pytest.raises(ValueError, match="no gradients"):
+        optimizer.apply([None], [unused])
+    with pytest.raises(ValueError, match=r"'unused'.*\(3,\)"):
+        optimizer.apply([np.ones(2, np.float32)], [unused])
+    with pytest.raises(TypeError, match="pairs"):
+        optimizer.apply_gradients([w])
+
+
+# ------------------------------------------------------------ schedules
+
+SCHEDULES = keras.optimizers.schedules
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    (SCHEDULES.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5), lambda t: 0.1 * 0.5 ** (t / 4)),
+    (SCHEDULES.ExponentialDecay(0.1, 4, 0.5, staircase=True), lambda t: 0.1 * 0.5 ** (t // 4)),
+    (SCHEDULES.InverseTimeDecay(0.1, 2, 0.5), lambda t: 0.1 / (1 + 0.5 * t / 2)),
+    (SCHEDULES.InverseTimeDecay(0.1, 2, 0.5, staircase=True), lambda t: 0.1 / (1 + 0.5 * (t // 2))),
+    (SCHEDULES.PolynomialDecay(0.1, 8, end_learning_rate=0.01, power=2.0),
+     lambda t: 0.09 * (1 - min(t, 8) / 8) ** 2 + 0.01),
+    (SCHEDULES.PolynomialDecay(0.1, 4, end_learning_rate=0.0, cycle=True),
+     lambda t: 0.1 * (1 - t / (4 * max(1, np.ceil(t / 4))))),
+    (SCHEDULES.PiecewiseConstantDecay([3, 6], [1.0, 0.5, 0.1]),
+     lambda t: 1.0 if t <= 3 else 0.5 if t <= 6 else 0.1),
+    (SCHEDULES.CosineDecay(0.1, 8, alpha=0.1), lambda t: 0.1 * (0.9 * 0.5 * (1 + np.cos(np.pi * min(t, 8) / 8)) + 0.1)),
+    (SCHEDULES.CosineDecay(0.0, 8, warmup_target=0.2, warmup_steps=4),
+     lambda t: 0.2 * t / 4 if t < 4 else 0.2 * 0.5 * (1 + np.cos(np.pi * (min(t, 12) - 4) / 8))),
+])
+def test_schedules_follow_keras_formulas(schedule, expected):
+    for t in range(14):
+        assert float(schedule(t)) == pytest.approx(expected(t), rel=1e-5, abs=1e-7), t
+
+
+def test_a_schedule_drives_the_compiled_step():
+    schedule = SCHEDULES.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5)
+    rates = [0.05 * 0.5 ** (t / 2) for t in range(7)]
+
+    def update(step, p, g, s):
+        return p - g * f32(rates[step])
+
+    x, y = data()
+    model = make_model(keras.optimizers.SGD(learning_rate=schedule))
+    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model.get_weights(), reference(update)):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05 * 0.5 ** 3.5, rel=1e-5)
+    with pytest.raises(TypeError, match="schedule"):
+        model.optimizer.learning_rate = 0.1
+
+
+def test_a_schedule_is_saved_with_the_optimizer(tmp_path):
+    x, y = data()
+    model = make_model(keras.optimizers.Adam(learning_rate=SCHEDULES.CosineDecay(0.01, 10, alpha=0.2)))
+    model.fit(x, y, batch_size=BATCH, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = keras.models.load_model(tmp_path / "m.npz")
+    schedule = loaded.optimizer._schedule
+    assert isinstance(schedule, SCHEDULES.CosineDecay) and schedule.alpha == 0.2
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
+
+
+def test_schedule_arguments_are_checked():
+    with pytest.raises(ValueError, match="decay_steps"):
+        SCHEDULES.ExponentialDecay(0.1, 0, 0.5)
+    with pytest.raises(ValueError, match="1 less than"):
+        SCHEDULES.PiecewiseConstantDecay([1, 2], [0.1])
