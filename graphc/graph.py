@@ -291,7 +291,7 @@ class Tensor:
 
 
 def _build_flags(op, inputs) -> int:
-    if getattr(_state, "graph_depth", 0):
+    if getattr(_state, "graph_depth", 0) or getattr(_state, "trace", None) is not None:
         return GRAPH
     flags = READS_STATE if op.stateful else 0
     for inp in inputs:
@@ -302,24 +302,33 @@ def _build_flags(op, inputs) -> int:
     return flags
 
 
+def _node(op, inputs, full_name) -> Tensor:
+    """A new node with its static type and flags (and pending if it must be)."""
+    shape, dtype = op.infer(inputs)
+    flags = _build_flags(op, inputs)
+    tensor = Tensor(op, inputs, shape, dtype, full_name, flags)
+    if flags == READS_STATE:
+        with pending_lock:
+            pending[id(tensor)] = tensor
+    return tensor
+
+
 def make_tensor(op, inputs, name=None) -> Tensor:
     """Build a node: ``op`` infers the static type from ``inputs`` (raising on a mismatch)."""
     trace = getattr(_state, "trace", None)
     if trace is not None:
         inputs = [trace.read(inp) for inp in inputs]
-        flags = GRAPH
-    else:
-        flags = _build_flags(op, inputs)
-    shape, dtype = op.infer(inputs)
     base = name if name is not None else op.name
     scope = current_scope()
-    tensor = Tensor(op, inputs, shape, dtype, f"{scope}/{base}" if scope else base, flags)
-    if flags == READS_STATE:
-        with pending_lock:
-            pending[id(tensor)] = tensor
+    tensor = _node(op, inputs, f"{scope}/{base}" if scope else base)
     for listener in _build_listeners:
         listener(tensor)
     return tensor
+
+
+def rebuild(node: Tensor, inputs) -> Tensor:
+    """``node``'s op on new ``inputs``, under the same name (what passes build)."""
+    return _node(node.op, tuple(inputs), node.name)
 
 
 # ------------------------------------------------------------------ traversal

@@ -215,3 +215,32 @@ def test_a_failed_assignment_changes_nothing():
     with pytest.raises(TypeError, match="dtype"):
         gc.Variable(np.array([1, 2], np.int32)).assign(f32(0.5, 1))
     np.testing.assert_array_equal(v.numpy(), [1, 2])
+
+
+def test_gradients_through_stable_rewrites_keep_the_old_weights():
+    # autodiff rebuilds the users of a rewritten log-softmax cross-entropy;
+    # those nodes, and the gradients built on them, are eager values too,
+    # fixed before a weight changes. The gradient of w reads the variable
+    # ``scale`` directly (d(a * scale)/da = scale), and scale changes first.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4))
+    labels = rng.integers(0, 3, 6)
+    w0, s0 = rng.standard_normal((4, 3)), rng.uniform(0.5, 2, 3)
+    w, scale = gc.Variable(w0, name="w"), gc.Variable(s0, name="scale")
+    with gc.GradientTape() as tape:
+        logits = gc.matmul(x, w) * scale
+        per_sample = -gc.reduce_sum(gc.one_hot(labels, 3, dtype="float64") * gc.log_softmax(logits), axis=-1)
+        loss = gc.reduce_mean(per_sample)
+    gw, gs = tape.gradient(loss, [w, scale])
+    scale.assign_sub(gs * 0.5)
+    w.assign_sub(gw * 0.5)
+    # by hand, at the old weights
+    a = x @ w0
+    z = a * s0
+    q = np.exp(z - z.max(1, keepdims=True))
+    q /= q.sum(1, keepdims=True)
+    dz = q.copy()
+    dz[np.arange(6), labels] -= 1
+    dz /= 6
+    np.testing.assert_allclose(scale.numpy(), s0 - 0.5 * (dz * a).sum(0), rtol=1e-10)
+    np.testing.assert_allclose(w.numpy(), w0 - 0.5 * x.T @ (dz * s0), rtol=1e-10)

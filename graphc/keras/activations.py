@@ -37,7 +37,7 @@ def softplus(x):
 
 
 def softsign(x):
-    return x / (1.0 + gc.abs(x))
+    return gc.nn.softsign(x)
 
 
 def exponential(x):
@@ -45,27 +45,26 @@ def exponential(x):
 
 
 def relu6(x):
-    return gc.minimum(gc.relu(x), 6.0)
+    return gc.nn.relu6(x)
 
 
 def elu(x, alpha=1.0):
-    return gc.where(x > 0.0, x, alpha * (gc.exp(gc.minimum(x, 0.0)) - 1.0))
+    return gc.nn.elu(x, alpha)
 
 
 def selu(x):
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
-    return scale * elu(x, alpha)
+    return gc.nn.selu(x)
 
 
 def silu(x):
-    return x * gc.sigmoid(x)
+    return gc.nn.silu(x)
 
 
 swish = silu
 
 
 def leaky_relu(x, negative_slope=0.2):
-    return gc.where(x > 0.0, x, negative_slope * x)
+    return gc.nn.leaky_relu(x, negative_slope)
 
 
 def hard_sigmoid(x):
@@ -73,8 +72,7 @@ def hard_sigmoid(x):
 
 
 def gelu(x):
-    # tanh approximation (graphc has no erf op)
-    return 0.5 * x * (1.0 + gc.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))
+    return gc.nn.gelu(x)
 
 
 ALL = {f.__name__: f for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, softplus,

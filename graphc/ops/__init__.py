@@ -12,3 +12,15 @@ from graphc.ops.leaves import Variable, as_tensor, constant, ones, placeholder, 
 from graphc.ops.linalg import matmul
 from graphc.ops.reduce import (argmax, log_softmax, reduce_max, reduce_mean,
                                reduce_min, reduce_sum, softmax)
+
+# the op functions only (not this package's modules, e.g. graphc.ops.nn: graphc.nn is TensorFlow's)
+__all__ = [
+    "Variable", "abs", "add", "argmax", "as_tensor", "broadcast_like", "cast", "ceil", "clip",
+    "concat", "constant", "cos", "divide", "elementwise", "equal", "exp", "expand_dims", "floor",
+    "getitem", "greater", "greater_equal", "less", "less_equal", "log", "log_softmax", "matmul",
+    "maximum", "minimum", "multiply", "negative", "not_equal", "one_hot", "ones", "ones_like",
+    "placeholder", "power", "reciprocal", "reduce_max", "reduce_mean", "reduce_min", "reduce_sum",
+    "relu", "reshape", "rsqrt", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "square",
+    "squeeze", "stack", "stop_gradient", "subtract", "tanh", "transpose", "where", "zeros",
+    "zeros_like",
+]

@@ -84,14 +84,38 @@ def placeholder(shape, dtype="float32", name: str = "placeholder") -> Tensor:
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """``value`` as a Tensor; a Python number takes the dtype of ``like`` (weak typing)."""
+    """``value`` as a Tensor. Beside a tensor ``like``, a number, list or numpy
+    array takes ``like``'s dtype where that keeps its kind of value (float to
+    float, int to int or float), as TensorFlow converts the other operand of
+    an op: ``w * np.linspace(0, 1)`` stays float32 for a float32 ``w``."""
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):
-        kind = like.dtype.kind
-        if isinstance(value, bool) or (isinstance(value, int) and kind in "iuf") or (isinstance(value, float) and kind == "f"):
-            return constant(value, dtype=like.dtype)
+    if like is not None:
+        dtype = _operand_dtype(value, like.dtype)
+        if dtype is not None:
+            return constant(value, dtype=dtype)
     return constant(value)
+
+
+def _operand_dtype(value, target: np.dtype):
+    """The dtype a non-tensor operand takes beside a tensor of dtype ``target``, or None."""
+    if isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):  # a Python number
+        kind = target.kind
+        if isinstance(value, bool) or (isinstance(value, int) and kind in "iuf") or (
+                isinstance(value, float) and kind == "f"):
+            return target
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    if target.kind == "f" and array.dtype.kind in "iuf":
+        return target
+    if target.kind in "iu" and array.dtype.kind in "iu" and array.size:
+        info = np.iinfo(target)
+        if info.min <= array.min() and array.max() <= info.max:
+            return target
+    return None
 
 
 class Variable(Tensor):

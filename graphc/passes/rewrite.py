@@ -6,7 +6,7 @@ replace it. Nodes no output or update needs simply drop out.
 """
 from __future__ import annotations
 
-from graphc.graph import Graph, Tensor, absolute_scope
+from graphc.graph import Graph, Tensor, absolute_scope, rebuild
 from graphc.types import format_shape
 
 
@@ -14,8 +14,7 @@ def rebuilt(node: Tensor, inputs: tuple) -> Tensor:
     """``node`` on new ``inputs`` (the same object when nothing changed)."""
     if all(a is b for a, b in zip(inputs, node.inputs)):
         return node
-    shape, dtype = node.op.infer(inputs)
-    return Tensor(node.op, inputs, shape, dtype, node.name)
+    return rebuild(node, inputs)
 
 
 def check_replacement(node: Tensor, new: Tensor, rule_name: str) -> None:

@@ -20,7 +20,7 @@ from graphc.ops.nn import SparseNLL, SparseSoftmaxCrossEntropy, SparseSoftmaxCro
 from graphc.ops.reduce import (ArgMax, LogSoftmax, NumElements, Reduce, Softmax, log_softmax,
                                 num_elements)
 from graphc.passes.expressions import build_like, is_elementwise, scalar_value
-from graphc.passes.rewrite import rewrite, same_graph
+from graphc.passes.rewrite import rebuilt, rewrite, same_graph
 from graphc.ops.scalar import ARGS
 
 
@@ -81,8 +81,7 @@ def absorb_broadcast(node: Tensor):
             inputs[k] = inputs[k].inputs[0]
     if all(a is b for a, b in zip(inputs, node.inputs)):
         return None
-    shape, dtype = node.op.infer(inputs)
-    return Tensor(node.op, tuple(inputs), shape, dtype, node.name)
+    return rebuilt(node, tuple(inputs))
 
 
 def share_log_softmax(node: Tensor):
