@@ -161,7 +161,7 @@ class Variable(Tensor):
         return self._value.copy()
 
     def _checked(self, value, what: str, shape=None) -> np.ndarray:
-        array = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+        array = np.asarray(value._eager_value() if isinstance(value, Tensor) else value)  # read, not copied
         shape = self.shape if shape is None else shape
         if not np.can_cast(array.dtype, self.dtype, "same_kind"):
             raise TypeError(f"Variable {self.name!r}.{what}: value of dtype {array.dtype} "

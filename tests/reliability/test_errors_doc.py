@@ -106,6 +106,12 @@ TRIGGERS = {
     "bad-level": lambda tmp: gc.function([a], a, optimize=3),
     "updates-pairs": lambda tmp: gc.function([a], a, updates=[gc.Variable(np.zeros(3))]),
     "assign-shape": lambda tmp: gc.Variable(np.zeros(3), name="v").assign(np.zeros(4)),
+    "assign-not-variable": lambda tmp: gc.constant([1.0, 2.0])[0].assign(3.0),
+    "format-symbolic": lambda tmp: f"{gc.reduce_sum(a):.4f}",
+    "function-signature": lambda tmp: gc.function(lambda x: x * 2, input_signature=[gc.TensorSpec((None, 3))])(
+        np.zeros((2, 4), np.float32)),
+    "optimizer-no-gradients": lambda tmp: keras.optimizers.SGD().apply_gradients(
+        [(None, gc.Variable(np.zeros(2), name="w"))]),
     "numerics": lambda tmp: gc.function([a], gc.log(a), check_numerics=True)(-np.ones((1, 3), np.float32)),
     "keras-fit-before-compile": lambda tmp: _model(compiled=False).fit(X, np.zeros(4, int), verbose=0),
     "keras-unknown-optimizer": lambda tmp: _model(compiled=False).compile(optimizer="sgdd", loss="mse"),
