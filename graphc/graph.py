@@ -140,6 +140,8 @@ class Tensor:
             "use gc.Variable(...) for state and its assign() to change it")
 
     def __bool__(self):
+        if self.has_value and self.ndim == 0:  # an eager scalar, as in TensorFlow: `if loss < 0.1:`
+            return bool(self._eager_value())
         raise TypeError(
             f"the truth value of graph tensor {self.name!r} is unknown until it runs: "
             "use gc.where(...) for a choice in the graph, or .numpy() to evaluate")

@@ -184,6 +184,15 @@ def test_a_symbolic_tensor_prints_its_type_not_a_value():
         f"{gc.reduce_sum(x):.2f}"
 
 
+def test_an_eager_scalar_has_a_truth_value_a_symbolic_one_does_not():
+    v = gc.Variable(2.0)
+    assert (v > 1.0) and not (v > 3.0)
+    with pytest.raises(TypeError, match="truth value"):
+        bool(gc.constant([1.0, 2.0]) > 0)  # several values: ambiguous, as in numpy
+    with pytest.raises(TypeError, match="truth value"):
+        bool(gc.placeholder((), name="x") > 0)
+
+
 # ------------------------------------------------------------ sliced assignment
 
 def test_assign_to_a_slice_of_a_variable():
