@@ -321,8 +321,9 @@ def test_bad_arguments_are_named():
 def test_every_built_in_loss_trains(loss):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", loss=loss)
-    x = rng.normal(size=(16, 4)).astype("float32")
-    labels = rng.integers(0, 3, 16)
+    data = np.random.default_rng(3)
+    x = data.normal(size=(16, 4)).astype("float32")
+    labels = data.integers(0, 3, 16)
     y = labels if loss == "sparse_categorical_crossentropy" else keras.utils.to_categorical(labels, 3)
     history = model.fit(x, y, epochs=5, batch_size=16, verbose=0)
     losses = history.history["loss"]
