@@ -62,7 +62,7 @@ class Trainer:
         if kwargs.get("loss_weights") is not None or kwargs.get("weighted_metrics") is not None:
             raise NotImplementedError("compile: loss_weights and weighted_metrics are not supported")
         optimizer_object = optimizers.get(optimizer)
-        loss_object = None if loss is None else losses.get(loss)
+        loss_object = losses.loss_object(loss)
         if metrics is None:
             metrics = []
         elif isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
