@@ -14,7 +14,8 @@ import numpy as np
 
 import graphc as gc
 from graphc.graph import Tensor
-from graphc.keras import initializers, utils
+from graphc.keras import initializers, losses, utils
+from graphc.keras.losses import squeeze_or_expand_to_same_rank
 from graphc.ops.array import broadcast_like
 from graphc.ops.reduce import num_elements
 
@@ -23,19 +24,6 @@ def _tensor(value, dtype=None) -> Tensor:
     """``value`` (array, list, number or tensor) as a tensor, cast to ``dtype`` if given."""
     t = value if isinstance(value, Tensor) else gc.constant(np.asarray(value))
     return t if dtype is None or t.dtype == np.dtype(dtype) else gc.cast(t, dtype)
-
-
-def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
-    """Keras's rule for a trailing axis of size 1 that one operand has and the other lacks."""
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1 and expand_rank_1:
-            return x1, gc.expand_dims(x2, -1)
-        return gc.squeeze(x1, -1), x2
-    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1 and expand_rank_1:
-            return gc.expand_dims(x1, -1), x2
-        return x1, gc.squeeze(x2, -1)
-    return x1, x2
 
 
 def _count(t: Tensor, axes) -> Tensor:
@@ -245,14 +233,8 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return sparse_top_k_categorical_accuracy(gc.argmax(_tensor(y_true), axis=-1), y_pred, k)
 
 
-def mean_squared_error(y_true, y_pred):
-    y_pred = _tensor(y_pred)
-    return gc.reduce_mean(gc.square(y_pred - _tensor(y_true, y_pred.dtype)), axis=-1)
-
-
-def mean_absolute_error(y_true, y_pred):
-    y_pred = _tensor(y_pred)
-    return gc.reduce_mean(gc.abs(y_pred - _tensor(y_true, y_pred.dtype)), axis=-1)
+mean_squared_error = losses.mean_squared_error
+mean_absolute_error = losses.mean_absolute_error
 
 
 # ------------------------------------------------------------ metric classes

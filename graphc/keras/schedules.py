@@ -39,49 +39,39 @@ def _positive(value, what, cls):
         raise ValueError(f"{cls}: argument `{what}` must be > 0. Received: {what}={value}")
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floor of the
-    exponent with ``staircase``)."""
+class _RateDecay(LearningRateSchedule):
+    """A decay by ``decay_rate`` per ``decay_steps`` steps (whole periods only with ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        _positive(decay_steps, "decay_steps", "ExponentialDecay")
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        _positive(decay_steps, "decay_steps", type(self).__name__)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
 
-    def __call__(self, step):
+    def _periods(self, step):
         p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = gc.floor(p)
-        return float(self.initial_learning_rate) * gc.power(gc.constant(np.float32(self.decay_rate)), p)
+        return gc.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``."""
+
+    def __call__(self, step):
+        return float(self.initial_learning_rate) * gc.power(gc.constant(np.float32(self.decay_rate)),
+                                                            self._periods(step))
+
+
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        _positive(decay_steps, "decay_steps", "InverseTimeDecay")
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = gc.floor(p)
-        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * self._periods(step))
 
 
 class PolynomialDecay(LearningRateSchedule):
