@@ -72,7 +72,7 @@ class Function:
 
     def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function",
                  optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False,
-                 check_numerics: bool | None = None, plan_memory: bool = True):
+                 check_numerics: bool | None = None, plan_memory: bool = True, fast_math: bool = False):
         self.single_output = isinstance(outputs, Tensor)
         outputs = [outputs] if self.single_output else list(outputs)
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
@@ -87,7 +87,7 @@ class Function:
         self.updates = _check_updates(updates)
         self.name = name
         self.written_graph = Graph(inputs, outputs, self.updates)  # as the user built it
-        self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
+        self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs, fast_math)
         if check_numerics is None:
             check_numerics = check_numerics_enabled()
         self.check_numerics = bool(check_numerics)
@@ -174,7 +174,8 @@ class Function:
 
 def function(inputs, outputs, updates=None, name: str = "graphc_function", optimize: int = 2,
              passes: dict | None = None, keep_graphs: bool = False,
-             check_numerics: bool | None = None, plan_memory: bool = True) -> Function:
+             check_numerics: bool | None = None, plan_memory: bool = True,
+             fast_math: bool = False) -> Function:
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
 
     ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
@@ -183,10 +184,15 @@ def function(inputs, outputs, updates=None, name: str = "graphc_function", optim
     ``check_numerics=True`` raises ``NumericsError`` at the first NaN or Inf
     (default: ``gc.debugging.enable_check_numerics()`` was called);
     ``plan_memory=False`` lets numpy allocate every value instead of
-    reusing buffers across calls.
+    reusing buffers across calls. The passes never change what the graph
+    computes, for NaN, inf and out-of-domain inputs too (only rounding);
+    ``fast_math=True`` also allows identities that hold only for finite
+    numbers in their domain: x - x -> 0, x / x -> 1, x * 0 -> 0,
+    exp(log x) -> x, sqrt(x)**2 -> x, ...
     """
     return Function(inputs, outputs, updates, name=name, optimize=optimize, passes=passes,
-                    keep_graphs=keep_graphs, check_numerics=check_numerics, plan_memory=plan_memory)
+                    keep_graphs=keep_graphs, check_numerics=check_numerics, plan_memory=plan_memory,
+                    fast_math=fast_math)
 
 
 # ---------------------------------------------------------------- eager eval

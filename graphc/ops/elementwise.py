@@ -155,7 +155,8 @@ class Elementwise(Op):
             if d == 0:
                 grads.append(None)
                 continue
-            local = gsym * d
+            # g * where(c, 1, 0) -> where(c, g, 0): the branch not taken gets exactly 0
+            local = scalar.pull_where_out(gsym * d, select=True)
             if may_be_unbounded(d):
                 # A zero incoming gradient stays exactly zero even where the local
                 # derivative is inf or NaN (e.g. the untaken branch of a where).
@@ -186,12 +187,10 @@ def result_dtype(expr, dtypes: tuple) -> np.dtype:
     return np.asarray(value).dtype
 
 
-def elementwise(expr, inputs, name=None) -> Tensor:
-    """Build an elementwise node for ``expr`` over ``inputs`` in canonical form.
-
-    Unused inputs are dropped, repeated ones merged and the symbols renumbered
-    in order of first use, so equal computations get equal ops.
-    """
+def canonical_inputs(expr, inputs) -> tuple:
+    """(symbol mapping, inputs) that put ``expr`` over ``inputs`` in canonical
+    form: unused inputs dropped, a tensor given twice one symbol, symbols
+    numbered in order of first use."""
     order, mapping = [], {}
     for sym in sorted(expr.free_symbols, key=scalar.arg_index):
         t = inputs[scalar.arg_index(sym)]
@@ -200,6 +199,13 @@ def elementwise(expr, inputs, name=None) -> Tensor:
             order.append(t)
             position = len(order) - 1
         mapping[sym] = ARGS[position]
+    return mapping, order
+
+
+def elementwise(expr, inputs, name=None) -> Tensor:
+    """Build an elementwise node for ``expr`` over ``inputs`` in canonical form
+    (``canonical_inputs``), so equal computations get equal ops."""
+    mapping, order = canonical_inputs(expr, inputs)
     if not order:
         raise ValueError(f"elementwise expression {expr} uses no input")
     expr = expr.xreplace(mapping)
