@@ -14,6 +14,12 @@ symbols and function calls) if that is smaller, and a node whose
 expression would pass ``MAX_OPS`` is materialized instead. So repeated
 derivatives, which are polynomials in tanh(x) or sigmoid(x), collapse to
 their closed form.
+
+Unless ``fast_math``, every simplification SymPy makes while expressions
+are written into one another is checked (ieee.py): a node whose
+composition would need one that floats break (x - x -> 0 at x = inf, ...)
+stays as written, and expansion and Horner's form are used only for
+polynomials in bounded generators (tanh(x), sigmoid(x), ...).
 """
 from __future__ import annotations
 
