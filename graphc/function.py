@@ -150,12 +150,17 @@ class Function:
 
     def _adopt(self, produced) -> tuple:
         """One buffer per slot from the arrays of a first call, or no buffers
-        (always allocate) if values sharing a slot disagree in shape."""
+        (always allocate) if values sharing a slot disagree in shape or memory
+        layout: numpy lays out a new array like its inputs (a transpose's
+        result is column-major), and sums and products run in memory order,
+        so a value computed into a buffer of another layout would round
+        differently from the first call."""
         buffers = list(self._no_buffers)
         for slot, array in zip(self.program.produced_slots, produced):
             usable = isinstance(array, np.ndarray) and array.flags.writeable and array.base is None
             held = buffers[slot]
-            if not usable or (held is not None and (held.shape != array.shape or held.dtype != array.dtype)):
+            if not usable or (held is not None and (held.shape != array.shape or held.dtype != array.dtype
+                                                    or held.strides != array.strides)):
                 return self._no_buffers
             if held is None:
                 buffers[slot] = array
