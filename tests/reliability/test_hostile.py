@@ -137,6 +137,22 @@ def test_hostile_layer_names_train_save_and_load(no_exec):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def test_summary_shows_terminal_control_sequences_in_names_escaped():
+    import unicodedata
+    names = ["clear\x1b[2J\x1b[H", "bell\x07", "cr\rover", "csi\x9b31m", "ls\u2028ps\u2029", "rtl\u202eevil",
+             "nul\x00", "ünïcødé 名前"]
+    model = keras.Sequential([keras.Input((3,))] + [keras.layers.Dense(2, name=n) for n in names],
+                             name="model\x1b]0;title\x07")
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert not [c for c in text if c != "\n" and unicodedata.category(c)[0] == "C" or c in "\u2028\u2029"]
+    assert "\\x1b[2J" in text and "\\r" in text and "\\u202e" in text and "\\x9b" in text
+    assert "ünïcødé 名前" in text and 'Model: "model\\x1b]0;title\\x07"' in text
+    widths = {len(line) for line in text.splitlines()[1:-4]}
+    assert len(widths) == 1  # the table stays aligned
+
+
 # ------------------------------------------------------------ exported modules
 
 MARKER = "GRAPHC_PWNED_MARKER"
