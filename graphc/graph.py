@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from graphc.types import format_shape
+from graphc.types import check_size, format_shape
 
 # --------------------------------------------------------------------- scopes
 
@@ -171,6 +171,7 @@ def make_tensor(op, inputs, name=None) -> Tensor:
     shape, dtype = op.infer(inputs)
     base = name if name is not None else op.name
     scope = current_scope()
+    check_size(shape, f"{op.name} {base!r}", inputs)  # e.g. a broadcast of (2**40, 1) with (1, 2**40)
     tensor = Tensor(op, inputs, shape, dtype, f"{scope}/{base}" if scope else base)
     for listener in _build_listeners:
         listener(tensor)

@@ -90,6 +90,7 @@ TRIGGERS = {
     "shape-broadcast": lambda tmp: a + b,
     "shape-matmul": lambda tmp: a @ gc.constant(np.zeros((4, 2), np.float32)),
     "shape-reshape": lambda tmp: gc.reshape(gc.constant(np.zeros(6)), (4,)),
+    "shape-too-large": lambda tmp: gc.placeholder((2 ** 40, 1), name="n") + gc.placeholder((1, 2 ** 40), name="m"),
     "axis-range": lambda tmp: gc.reduce_sum(a, axis=2),
     "reduce-empty": lambda tmp: gc.reduce_max(gc.placeholder((3, 0)), axis=1),
     "dtype-unsupported": lambda tmp: gc.placeholder((2,), dtype="complex64"),
