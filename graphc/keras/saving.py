@@ -12,7 +12,10 @@ then replaces the target (``os.replace``), so a failure mid-save leaves any
 earlier file intact. Loading never executes code: arrays are read with
 ``allow_pickle=False``, classes come from allow-lists (layers, optimizers,
 losses, initializers, activations), and anything malformed, truncated or
-inconsistent is a ``ValueError`` naming the file.
+inconsistent is a ``ValueError`` naming the file: encrypted entries, other
+compression methods, CRC errors, and entries whose declared size is more
+than they can hold are refused before anything is inflated, and no entry is
+inflated beyond its declared size (a zip bomb gets no further).
 """
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ import io
 import json
 import os
 import re
+import struct
 import tempfile
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -31,6 +36,7 @@ from graphc.keras import losses, metrics as metrics_module, optimizers
 FORMAT = "graphc.keras"
 FORMAT_VERSION = 1
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
+NPY_HEADER_BYTES = 4096  # what an .npy entry may hold besides its array's bytes
 _MEMBER = re.compile(r"^(config\.json|(weights|optimizer)/(0|[1-9][0-9]{0,6})\.npy)$")
 
 
@@ -139,6 +145,14 @@ def model_from_json(text):
 
 # ===================================================================== loading
 
+# What the zip layer may raise for a damaged or hostile file: a bad CRC,
+# truncated or garbled deflate data, zip features it does not implement.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError,
+               zlib.error, struct.error)
+_READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_ENCRYPTED, _UNSUPPORTED_FLAGS = 0x1, 0x20 | 0x40  # flag bits: encryption; patched data, strong encryption
+
+
 class _Reader:
     """Validated access to a saved file; every problem is a ValueError naming the file."""
 
@@ -148,20 +162,21 @@ class _Reader:
             self.archive = zipfile.ZipFile(self.path, "r")
         except FileNotFoundError:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise self.error(f"not a graphc.keras model file (a zip): {exc}") from None
         infos = self.archive.infolist()
         names = [i.filename for i in infos]
         bad = [n for n in names if not _MEMBER.match(n)]
-        if bad or len(set(names)) != len(names):
-            raise self.error(f"unexpected entries in the archive: {(bad or names)[:5]}")
+        if bad:
+            raise self.error(f"unexpected entries in the archive: {bad[:5]}")
+        if len(set(names)) != len(names):
+            raise self.error(f"entries appear twice in the archive: {sorted({n for n in names if names.count(n) > 1})[:5]}")
         self.infos = {i.filename: i for i in infos}
         if "config.json" not in self.infos:
             raise self.error("it has no config.json")
-        if self.infos["config.json"].file_size > MAX_CONFIG_BYTES:
-            raise self.error("config.json is too large")
+        text = self.read("config.json", MAX_CONFIG_BYTES)
         try:
-            self.config = json.loads(self.read("config.json").decode("utf-8"))
+            self.config = json.loads(text.decode("utf-8"))
         except ValueError as exc:
             raise self.error(f"config.json is not valid JSON: {exc}") from None
         except RecursionError:
@@ -175,10 +190,27 @@ class _Reader:
     def error(self, message) -> ValueError:
         return ValueError(f"cannot load {self.path!r}: {message}")
 
-    def read(self, name) -> bytes:
+    def read(self, name, limit: int) -> bytes:
+        """The bytes of entry ``name``, refused before inflating when its header
+        says they are more than ``limit``, and read no further than ``limit``
+        when the header lies (a zip bomb declares a small size)."""
+        info = self.infos[name]
+        if info.flag_bits & _ENCRYPTED:
+            raise self.error(f"entry {name} is encrypted")
+        if info.flag_bits & _UNSUPPORTED_FLAGS:
+            raise self.error(f"entry {name} uses zip features graphc does not read (flag bits {info.flag_bits:#x})")
+        if info.compress_type not in _READABLE_METHODS:
+            raise self.error(f"entry {name} is compressed with method {info.compress_type}; graphc reads "
+                             f"{' or '.join(_READABLE_METHODS.values())} entries")
+        if info.file_size > limit:
+            raise self.error(f"entry {name} would inflate to {info.file_size} bytes, more than the {limit} "
+                             "it can hold")
         try:
-            return self.archive.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+            with self.archive.open(info) as entry:
+                # no more than the header's size (within limit), whatever the deflate
+                # stream holds: a header that lies fails its CRC check
+                return entry.read(info.file_size)
+        except _ZIP_ERRORS as exc:
             raise self.error(f"entry {name} is damaged: {exc}") from None
 
     def entries(self, key) -> list:
@@ -200,10 +232,11 @@ class _Reader:
             if name not in self.infos:
                 raise self.error(f"{name} is missing")
             expected_bytes = int(np.prod(var.shape)) * var.dtype.itemsize
-            if self.infos[name].file_size > expected_bytes + 4096:
+            if self.infos[name].file_size > expected_bytes + NPY_HEADER_BYTES:
                 raise self.error(f"{name} is larger than variable {var.name!r} of shape {tuple(var.shape)}")
+            data = self.read(name, expected_bytes + NPY_HEADER_BYTES)
             try:
-                array = np.load(io.BytesIO(self.read(name)), allow_pickle=False)
+                array = np.load(io.BytesIO(data), allow_pickle=False)
             except ValueError as exc:
                 raise self.error(f"{name} is not a plain numpy array: {exc}") from None
             except (OSError, EOFError) as exc:

@@ -10,7 +10,7 @@ import graphc as gc
 from graphc import keras
 from graphc.debugging import NumericsChecker, NumericsError
 from graphc.keras import saving
-from tests.reliability.saved_files import config_edit, rewrite_zip
+from tests.reliability.saved_files import config_edit, patch_headers, rewrite_zip
 
 
 def _data(n=64, seed=0):
@@ -266,3 +266,64 @@ def _npy(array):
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("entry, fields, words", [
+    ("config.json", {"flags": 0x1}, ["entry config.json is encrypted"]),
+    ("weights/0.npy", {"flags": 0x41}, ["encrypted"]),  # strong encryption
+    ("weights/0.npy", {"flags": 0x20}, ["flag bits 0x20"]),  # compressed patched data
+    ("config.json", {"method": 99}, ["compressed with method 99", "stored or deflated"]),
+    ("weights/0.npy", {"method": 12}, ["method 12"]),  # bzip2
+    ("weights/0.npy", {"method": 14}, ["method 14"]),  # lzma
+    ("weights/0.npy", {"method": 8}, ["weights/0.npy is damaged"]),  # stored bytes read as deflate
+    ("weights/0.npy", {"crc": 12345}, ["damaged", "CRC"]),
+    ("config.json", {"size": 10}, ["config.json is damaged"]),  # a header that says less than there is
+    ("config.json", {"size": 2 ** 31}, ["would inflate to 2147483648 bytes"]),
+    ("weights/0.npy", {"size": 2 ** 31}, ["larger than variable"]),
+])
+def test_damaged_zip_headers_give_one_clear_error(tmp_path, entry, fields, words):
+    _, path, _ = _saved_model(tmp_path)
+    plain = rewrite_zip(path, tmp_path / "plain.keras", lambda members: None)  # no zip64 fields
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(patch_headers(plain.read_bytes(), entry, **fields))
+    _expect_clear_error(bad, *words)
+
+
+def test_nested_and_duplicate_entries_give_a_clear_error(tmp_path):
+    _, path, _ = _saved_model(tmp_path)
+    nested = rewrite_zip(path, tmp_path / "nested.keras", lambda m: m.update({"weights/a/0.npy": m["weights/0.npy"]}))
+    _expect_clear_error(nested, "unexpected entries", "weights/a/0.npy")
+    twice = tmp_path / "twice.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(twice, "w") as out:
+        for name in source.namelist():
+            out.writestr(name, source.read(name))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            out.writestr("weights/0.npy", source.read("weights/0.npy"))
+    _expect_clear_error(twice, "entries appear twice", "weights/0.npy")
+
+
+def _deflated_copy(path, out, entry, data):
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, data if name == entry else source.read(name))
+    return out
+
+
+@pytest.mark.parametrize("entry, lie", [("weights/0.npy", False), ("config.json", False), ("config.json", True)])
+def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path, entry, lie):
+    """64 MiB of zeros deflate to 64 KiB: refused by its declared size before any
+    inflating, and, where the header lies about the size, read no further than it."""
+    import tracemalloc
+    _, path, _ = _saved_model(tmp_path)
+    bomb = _deflated_copy(path, tmp_path / "bomb.keras", entry, bytes(64 << 20))
+    if lie:
+        bomb.write_bytes(patch_headers(bomb.read_bytes(), entry, size=100))
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        _expect_clear_error(bomb, "damaged" if lie else "larger than variable" if entry != "config.json"
+                            else "would inflate")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
