@@ -9,7 +9,9 @@ Layout of the file (any name; ``model.keras`` or ``model.npz`` are usual)::
 The file is also a valid ``.npz``: ``np.load(path, allow_pickle=False)``
 lists its arrays. Writing goes to a temporary file in the same folder which
 then replaces the target (``os.replace``), so a failure mid-save leaves any
-earlier file intact. Loading never executes code: arrays are read with
+earlier file intact; a save that was killed leaves its temporary, which the
+next save to that path removes. The file gets the permissions ``open()``
+would give it (the umask for a new file, its own mode for an existing one). Loading never executes code: arrays are read with
 ``allow_pickle=False``, classes come from allow-lists (layers, optimizers,
 losses, initializers, activations), and anything malformed, truncated or
 inconsistent is a ``ValueError`` naming the file: encrypted entries, other
@@ -23,11 +25,18 @@ import io
 import json
 import os
 import re
+import secrets
+import stat
 import struct
-import tempfile
+import time
 import warnings
 import zipfile
 import zlib
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import numpy as np
 
@@ -47,19 +56,91 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None
         np.lib.format.write_array(member, np.array(array, order="C"), allow_pickle=False)
 
 
+# A save writes ".<name>.<8 hex digits>.tmp" beside the target, holding an
+# exclusive lock on it from the moment it exists until it is renamed. A save
+# that was killed leaves its temporary unlocked (the kernel drops the locks of
+# a dead process), so the next save to the same path removes temporaries of
+# that path whose lock it can take: never another save's that is still
+# running, whatever its age, and never another path's. The lock is taken
+# right after the file is created; a temporary younger than STALE_SECONDS is
+# left alone all the same, for the instant in between.
+STALE_SECONDS = 10.0
+
+
+def _temporary_pattern(base: str):
+    return re.compile(re.escape(f".{base}.") + r"[0-9a-f]{8}\.tmp")
+
+
+def _lock(fd) -> bool:
+    """An exclusive lock on ``fd`` if nobody holds one (True), else False."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_stale_temporaries(folder: str, base: str) -> None:
+    if fcntl is None:  # (no advisory locks here: a live save could not be told from a dead one)
+        return
+    pattern = _temporary_pattern(base)
+    for entry in os.scandir(folder):
+        if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:  # gone already
+            continue
+        try:
+            if _lock(fd):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _new_temporary(folder: str, base: str, mode):
+    """(fd, path) of a new locked temporary for ``base``. Its permissions are
+    those ``open()`` gives a new file under the umask, or ``mode`` (the
+    existing target's, kept as ``open()`` keeps them)."""
+    while True:
+        path = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        if fcntl is not None:
+            _lock(fd)
+        if mode is not None:
+            os.chmod(path, mode)
+        return fd, path
+
+
 def _atomic_write(filepath, overwrite, write) -> None:
     filepath = os.fspath(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath!r} exists and overwrite=False")
     folder = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
+    base = os.path.basename(filepath)
+    _remove_stale_temporaries(folder, base)
+    try:
+        mode = stat.S_IMODE(os.stat(filepath).st_mode)
+    except OSError:
+        mode = None  # a new file
+    fd, tmp = _new_temporary(folder, base, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
                 write(archive)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, filepath)
+            if fcntl is not None:
+                os.replace(tmp, filepath)  # while still locked: no later save takes it for a dead one's
+        if fcntl is None:
+            os.replace(tmp, filepath)  # (Windows cannot rename an open file)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -1,6 +1,7 @@
 """Faults lose nothing: failed steps leave all state as it was; saves are atomic; bad files fail clearly."""
 import io
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -327,3 +328,88 @@ def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path, entry, lie):
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20
+
+
+# ------------------------------------------------------- temporaries, modes
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from graphc import keras
+from graphc.keras import saving
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+model.compile(optimizer="sgd", loss="mse")
+real_write = saving._write_array
+def write_then_die(archive, name, array):
+    real_write(archive, name, array)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed mid-save, after the first array
+saving._write_array = write_then_die
+model.save(sys.argv[1])
+"""
+
+
+def _temporaries(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def _age(path, seconds=60.0):
+    t = path.stat().st_mtime - seconds
+    os.utime(path, (t, t))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or saving.fcntl is None, reason="POSIX locks and signals")
+def test_a_save_killed_mid_write_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    model, path, x = _saved_model(tmp_path)
+    script = tmp_path / "die.py"
+    script.write_text(KILLED_SAVE)
+    run = subprocess.run([sys.executable, str(script), str(path)], cwd=os.getcwd(), capture_output=True,
+                         timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr.decode()
+    (left,) = _temporaries(tmp_path)
+    assert left.startswith(".model.keras.")
+    keras.load_model(path)  # the earlier file is intact
+    _age(tmp_path / left)  # a while later
+    model.save(path)
+    assert _temporaries(tmp_path) == []
+    np.testing.assert_allclose(keras.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.skipif(saving.fcntl is None, reason="POSIX advisory locks")
+def test_a_save_removes_only_dead_temporaries_of_its_own_path(tmp_path):
+    model, path, _ = _saved_model(tmp_path)
+    names = {"dead": ".model.keras.0123abcd.tmp", "live": ".model.keras.89abcdef.tmp",
+             "young": ".model.keras.fedcba98.tmp", "other path": ".other.keras.0123abcd.tmp",
+             "not a token": ".model.keras.0123abcdx.tmp", "no dot": "model.keras.0123abcd.tmp"}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"partial")
+        if name != names["young"]:
+            _age(tmp_path / name)
+    live = open(tmp_path / names["live"], "rb")  # a save still writing holds this lock
+    try:
+        saving.fcntl.flock(live.fileno(), saving.fcntl.LOCK_EX)
+        model.save(path)
+    finally:
+        live.close()
+    assert _temporaries(tmp_path) == sorted(n for k, n in names.items() if k != "dead")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_files_get_the_permissions_open_would_give(tmp_path, umask):
+    model, _, _ = _saved_model(tmp_path)
+    previous = os.umask(umask)
+    try:
+        new = tmp_path / f"new{umask:o}.keras"
+        model.save(new)
+        with open(tmp_path / "plain", "wb"):
+            pass
+        assert stat.S_IMODE(new.stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode) \
+            == 0o666 & ~umask
+        os.chmod(new, 0o640)  # an existing file keeps its mode, as open(path, "wb") keeps it
+        model.save(new)
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640
+    finally:
+        os.umask(previous)
