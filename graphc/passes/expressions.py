@@ -78,10 +78,11 @@ def scalar_value(node: Tensor, compute_dtype=None):
     return sp.Float(value, precision=53)
 
 
-def build_like(node: Tensor, expr, inputs, fast_math: bool = False) -> Tensor | None:
+def build_like(node: Tensor, expr, inputs, fast_math: bool = False, provenance=None) -> Tensor | None:
     """An elementwise node for ``expr`` over ``inputs`` that can replace
     ``node``, or None when it would change the shape or dtype, or when
-    merging an input given twice needs an inexact simplification (x - x)."""
+    merging an input given twice needs an inexact simplification (x - x).
+    ``provenance``: what it was fused from (see Elementwise)."""
     mapping, used = canonical_inputs(expr, inputs)
     expr = rebuild(expr, mapping, fast_math)
     if expr is None:
@@ -102,7 +103,7 @@ def build_like(node: Tensor, expr, inputs, fast_math: bool = False) -> Tensor | 
         return None
     try:
         with absolute_scope(node.scope):
-            new = elementwise(expr, used, name=node.name.rpartition("/")[2])
+            new = elementwise(expr, used, name=node.name.rpartition("/")[2], provenance=provenance)
     except (TypeError, ValueError):
         return None
     if new.dtype != node.dtype or new.shape != node.shape:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import sympy as sp
 
 from graphc.graph import Graph, consumers
-from graphc.ops.elementwise import result_dtype
+from graphc.ops.elementwise import Provenance, result_dtype
 from graphc.ops.scalar import ARGS, MAX_ARGS
 from graphc.passes.expressions import build_like, is_elementwise, substitute
 from graphc.passes.ieee import bounded, exact_expansion, rebuild
@@ -144,6 +144,7 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
     mapping: dict = {}   # id(old node) -> its tensor in the new graph, once it has one
     inline: dict = {}    # id(old node) -> (expression over region symbols, size bound)
     nesting: dict = {}   # id(old node) -> nesting depth of its inlined expression
+    made_of: dict = {}   # id(old node) -> {id: (name, op name, value)} of the nodes its expression holds
     symbol_of: dict = {}
     tensor_of: dict = {}
 
@@ -155,11 +156,12 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
         return sym
 
     def canonical(expr):
-        """(expression over x0, x1, ..., its input tensors), or None when
-        SymPy's evaluation of it (functions included) is not exact."""
+        """(expression over x0, x1, ..., its input tensors, the renaming), or
+        None when SymPy's evaluation of it (functions included) is not exact."""
         free = sorted(expr.free_symbols, key=lambda s: int(s.name[1:]))
-        body = rebuild(expr, {s: ARGS[k] for k, s in enumerate(free)}, fast_math)
-        return None if body is None else (body, [tensor_of[s] for s in free])
+        renaming = {s: ARGS[k] for k, s in enumerate(free)}
+        body = rebuild(expr, renaming, fast_math)
+        return None if body is None else (body, [tensor_of[s] for s in free], renaming)
 
     def sound(node, expr) -> bool:
         """Whether ``expr`` computes exactly node's shape and dtype."""
@@ -176,7 +178,7 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
         form = canonical(expr)
         if form is None:
             return False
-        body, inputs = form
+        body, inputs, _ = form
         try:
             return result_dtype(body, tuple(t.dtype for t in inputs)) == node.dtype
         except TypeError:  # numpy has no loop for these dtypes: keep the node as written
@@ -190,7 +192,11 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
         when the expression cannot stand for it (e.g. a bool constant of
         unknown shape, or an inexact simplification)."""
         form = canonical(evaluation_form(expr, fast_math))
-        new = None if form is None else build_like(node, *form, fast_math)
+        new = None
+        if form is not None:
+            body, inputs, renaming = form
+            provenance = Provenance(tuple(made_of[id(node)].values()), renaming)
+            new = build_like(node, body, inputs, fast_math, provenance)
         return as_written(node) if new is None else new
 
     def tensor(node):
@@ -229,6 +235,12 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
                     expr, bound = expansion, size
         if depth > MAX_DEPTH:  # the estimate from the inputs is high: measure (expansion may flatten)
             depth = _depth(expr)
+        parts = {}  # the nodes written into this expression, each with its own value, in order
+        for inp in node.inputs:
+            if id(inp) in inline:
+                parts.update(made_of[id(inp)])
+        parts[id(node)] = (node.name, node.op.name, expr)
+        made_of[id(node)] = parts
         if bound > MAX_OPS or not sound(node, expr):
             mapping[id(node)] = as_written(node)
         elif id(node) in keep or depth > MAX_DEPTH:
