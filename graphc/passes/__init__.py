@@ -8,7 +8,7 @@ size before and after and the time it took (and optionally the graphs).
 Every pass preserves what the graph computes for every input, NaN, +-inf
 and values outside a function's domain included; only rounding may change
 (see ieee.py for exactly what). The passes that let SymPy simplify
-(``FAST_MATH_PASSES``) take ``fast_math``: with it they also use identities
+(and matmul scaling: ``FAST_MATH_PASSES``) take ``fast_math``: with it they also use identities
 that hold for real numbers but not for floats (x - x -> 0, x / x -> 1,
 x * 0 -> 0, exp(log x) -> x, sqrt(x)**2 -> x, ...).
 """
@@ -41,7 +41,7 @@ PASSES = {
 }
 
 # Passes that take the fast_math switch.
-FAST_MATH_PASSES = frozenset({"simplify", "stable", "fusion"})
+FAST_MATH_PASSES = frozenset({"simplify", "stable", "fusion", "matmul_scaling"})
 
 LEVELS = {
     0: [],
