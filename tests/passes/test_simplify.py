@@ -345,3 +345,37 @@ def test_argmax_along_another_axis_keeps_the_softmax():
     lv = RNG.normal(size=(4, 6))
     p = np.exp(lv) / np.exp(lv).sum(-1, keepdims=True)
     np.testing.assert_array_equal(same_values([logits], [y], [lv], levels=(1, 2))[0], np.argmax(p, axis=0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_real_number_identities_keep_the_float_values(dtype):
+    """x / x, exp(log x), sqrt(x)**2, x - x, x * 0 at 0, -0.0, +-inf, NaN, negatives:
+    every level gives what numpy gives for the expression as written."""
+    xs = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.5, 0.5, 3.0], dtype)
+    x = gc.placeholder((9,), dtype, name="x")
+    forms = {"x / x": (x / x, lambda v: v / v), "exp(log x)": (gc.exp(gc.log(x)), lambda v: np.exp(np.log(v))),
+             "sqrt(x)**2": (gc.sqrt(x) ** 2, lambda v: np.sqrt(v) ** 2), "x - x": (x - x, lambda v: v - v),
+             "x * 0": (x * 0.0, lambda v: v * 0.0), "0 * x + 1": (0.0 * x + 1.0, lambda v: 0.0 * v + 1.0)}
+    for name, (y, numpy_form) in forms.items():
+        with np.errstate(all="ignore"):
+            want = numpy_form(xs)
+        for level in (0, 1, 2):
+            got = gc.function([x], y, optimize=level)(xs)
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} at level {level}")
+            assert np.array_equal(np.signbit(got), np.signbit(want)), (name, level)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_comparisons_and_extrema_with_a_nan_constant_compile(level):
+    x = gc.placeholder((4,), "float64", name="x")
+    xs = np.array([-1.0, 0.0, np.inf, np.nan])
+    nan = gc.constant(np.nan, dtype="float64")
+    outputs = [gc.where(x > np.nan, x, -x), gc.where(x != np.nan, x, 0.0), gc.maximum(nan, x), gc.minimum(x, nan),
+               gc.grad(gc.reduce_sum(gc.maximum(nan, x)), x), gc.relu(nan) + x]
+    got = gc.function([x], outputs, optimize=level)(xs)
+    want = gc.function([x], outputs, optimize=0)(xs)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[0], -xs)  # x > nan is False
+    np.testing.assert_array_equal(got[1], xs)   # x != nan is True
+    assert np.isnan(got[2]).all() and np.isnan(got[5]).all()
