@@ -13,13 +13,17 @@ knows is then used.
 
 Exact means: for every input, including 0, -0.0, +-inf, NaN and values
 outside a function's domain, the new expression is NaN where the old one
-is, the same infinity where the old one is infinite, and otherwise the same
-number up to rounding. Rounding may change: numbers combine and distribute
-(``(x + 2) * 3 - 6`` is ``3*x``), like terms with coefficients of one sign
-collect (``x + x`` is ``2*x``), integer powers of one sign combine
-(``x * x**2`` is ``x**3``, ``(x*y)**2`` is ``x**2*y**2``). Like every change
-of rounding, these can also round to infinity or to zero differently where
-a value is near the limits of its dtype.
+is, the same infinity where the old one is infinite, a zero of the same
+sign where it is zero, and otherwise the same number up to rounding.
+Rounding may change: numbers combine and distribute (``(x + 2) * 3`` is
+``3*x + 6``, ``(x * 2) / 2`` is ``x``), like terms with coefficients of one
+sign collect (``x + x`` is ``2*x``), integer powers of one sign combine
+(``x * x**2`` is ``x**3``, ``(x*y)**2`` is ``x**2*y**2``), and sums
+reassociate as they flatten. Like every change of rounding, these can also
+round to infinity or to zero differently where a value is near the limits
+of its dtype, or where a difference cancels. Not allowed: ``x + 0`` (it is
+0.0 at x = -0.0; SymPy cannot tell ``x - 0``, which is exact, from it),
+``(x + 2) * 3 - 6`` -> ``3*x`` for the same reason.
 """
 from __future__ import annotations
 
@@ -231,8 +235,9 @@ def _exact(func, args, result) -> bool:
 def _may_simplify(func, args) -> bool:
     """Whether SymPy's evaluation of function ``func`` on ``args`` can do
     anything (it is skipped otherwise: for a large argument it queries
-    assumptions for milliseconds). A miss costs nothing but speed:
-    ``rebuild`` with ``functions=True`` checks every function again."""
+    assumptions for milliseconds). A miss is caught later, at a cost in
+    fusion only: ``rebuild`` with ``functions=True`` evaluates and checks
+    every function again."""
     if func in (sp.Abs, sp.sign) or all(a.is_number for a in args):
         return True
     if func is sp.exp:
