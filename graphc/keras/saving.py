@@ -84,7 +84,11 @@ def _remove_stale_temporaries(folder: str, base: str) -> None:
     if fcntl is None:  # (no advisory locks here: a live save could not be told from a dead one)
         return
     pattern = _temporary_pattern(base)
-    for entry in os.scandir(folder):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # a folder we may write but not list: nothing to clean
+        return
+    for entry in entries:
         if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
             continue
         try:
