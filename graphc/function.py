@@ -72,7 +72,7 @@ class Function:
 
     def __init__(self, inputs, outputs, updates=None, name: str = "graphc_function",
                  optimize: int = 2, passes: dict | None = None, keep_graphs: bool = False,
-                 check_numerics: bool | None = None, plan_memory: bool = True):
+                 check_numerics: bool | None = None, plan_memory: bool = True, fast_math: bool = False):
         self.single_output = isinstance(outputs, Tensor)
         outputs = [outputs] if self.single_output else list(outputs)
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs or ())
@@ -91,7 +91,8 @@ class Function:
             check_numerics = check_numerics_enabled()
         self.check_numerics = bool(check_numerics)
         with graph_mode():  # what the passes build is graph, not eager values
-            self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs)
+            self.graph, self.stats = optimize_graph(self.written_graph, optimize, passes, keep_graphs,
+                                                    fast_math)
             self.program = generate(self.graph, name, check_numerics=self.check_numerics,
                                     plan_memory=plan_memory)
         self.source = self.program.source
@@ -153,12 +154,17 @@ class Function:
 
     def _adopt(self, produced) -> tuple:
         """One buffer per slot from the arrays of a first call, or no buffers
-        (always allocate) if values sharing a slot disagree in shape."""
+        (always allocate) if values sharing a slot disagree in shape or memory
+        layout: numpy lays out a new array like its inputs (a transpose's
+        result is column-major), and sums and products run in memory order,
+        so a value computed into a buffer of another layout would round
+        differently from the first call."""
         buffers = list(self._no_buffers)
         for slot, array in zip(self.program.produced_slots, produced):
             usable = isinstance(array, np.ndarray) and array.flags.writeable and array.base is None
             held = buffers[slot]
-            if not usable or (held is not None and (held.shape != array.shape or held.dtype != array.dtype)):
+            if not usable or (held is not None and (held.shape != array.shape or held.dtype != array.dtype
+                                                    or held.strides != array.strides)):
                 return self._no_buffers
             if held is None:
                 buffers[slot] = array
@@ -177,7 +183,8 @@ class Function:
 
 def function(inputs=None, outputs=None, updates=None, name: str = "graphc_function", optimize: int = 2,
              passes: dict | None = None, keep_graphs: bool = False,
-             check_numerics: bool | None = None, plan_memory: bool = True, input_signature=None):
+             check_numerics: bool | None = None, plan_memory: bool = True,
+             fast_math: bool = False, input_signature=None):
     """Compile ``outputs`` (and ``updates``) of the graph over placeholder ``inputs``.
 
     ``optimize`` is 0 (no passes), 1 (cheap passes) or 2 (all, the default);
@@ -186,7 +193,11 @@ def function(inputs=None, outputs=None, updates=None, name: str = "graphc_functi
     ``check_numerics=True`` raises ``NumericsError`` at the first NaN or Inf
     (default: ``gc.debugging.enable_check_numerics()`` was called);
     ``plan_memory=False`` lets numpy allocate every value instead of
-    reusing buffers across calls.
+    reusing buffers across calls. The passes never change what the graph
+    computes, for NaN, inf and out-of-domain inputs too (only rounding);
+    ``fast_math=True`` also allows identities that hold only for finite
+    numbers in their domain: x - x -> 0, x / x -> 1, x * 0 -> 0,
+    exp(log x) -> x, sqrt(x)**2 -> x, ...
 
     As a decorator, like ``tf.function`` (``@gc.function`` or
     ``@gc.function(input_signature=[gc.TensorSpec((None, 784))])``): the
@@ -195,7 +206,7 @@ def function(inputs=None, outputs=None, updates=None, name: str = "graphc_functi
     graphc/tracing.py).
     """
     options = dict(optimize=optimize, passes=passes, keep_graphs=keep_graphs,
-                   check_numerics=check_numerics, plan_memory=plan_memory)
+                   check_numerics=check_numerics, plan_memory=plan_memory, fast_math=fast_math)
     decorating = outputs is None and updates is None and (inputs is None or (
         callable(inputs) and not isinstance(inputs, Tensor)))
     if decorating:

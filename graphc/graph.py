@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from graphc.types import format_shape
+from graphc.types import check_size, format_shape
 
 # --------------------------------------------------------------------- scopes
 
@@ -307,6 +307,7 @@ def _build_flags(op, inputs) -> int:
 def _node(op, inputs, full_name) -> Tensor:
     """A new node with its static type and flags (and pending if it must be)."""
     shape, dtype = op.infer(inputs)
+    check_size(shape, f"{op.name} {full_name.rpartition('/')[2]!r}", inputs)  # e.g. (2**40, 1) with (1, 2**40)
     flags = _build_flags(op, inputs)
     tensor = Tensor(op, inputs, shape, dtype, full_name, flags)
     if flags == READS_STATE:

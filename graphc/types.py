@@ -6,12 +6,15 @@ assumed to broadcast, as in TensorFlow and Keras.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 Shape = tuple  # tuple[int | None, ...]
 
 DEFAULT_FLOAT = np.dtype("float32")
 DEFAULT_INT = np.dtype("int32")
+MAX_ELEMENTS = int(np.iinfo(np.intp).max)  # numpy indexes arrays with np.intp
 
 
 def as_dtype(dtype, what: str = "dtype") -> np.dtype:
@@ -40,7 +43,20 @@ def as_shape(shape, what: str = "shape") -> Shape:
     for d in dims:
         if d is not None and (not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 0):
             raise TypeError(f"{what}: {shape!r} has a dimension that is neither a non-negative int nor None")
-    return tuple(None if d is None else int(d) for d in dims)
+    result = tuple(None if d is None else int(d) for d in dims)
+    check_size(result, what)
+    return result
+
+
+def check_size(shape: Shape, what: str, inputs=()) -> None:
+    """A ValueError naming ``what`` (and its ``inputs``' shapes) when ``shape``,
+    counting a dimension known only at run time as 1, has more elements than
+    numpy can index: no array could ever hold the value."""
+    size = math.prod(1 if d is None else d for d in shape)
+    if size > MAX_ELEMENTS:
+        sources = "".join(f"; {t.name!r} has shape {format_shape(t.shape)}" for t in inputs)
+        raise ValueError(f"{what}: shape {format_shape(shape)} has {size} elements, more than numpy can "
+                         f"index ({MAX_ELEMENTS}){sources}")
 
 
 def format_shape(shape: Shape) -> str:
@@ -55,7 +71,7 @@ def is_static(shape: Shape) -> bool:
 
 def static_size(shape: Shape) -> int:
     """Elements of ``shape``, counting a dimension known only at run time as 1."""
-    return int(np.prod([1 if d is None else d for d in shape]))
+    return math.prod(1 if d is None else d for d in shape)
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape | None:

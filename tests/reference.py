@@ -28,6 +28,10 @@ A, E, L, N, R, S = (importlib.import_module(f"graphc.ops.{m}")
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, VariableOp
 
 
+def _reciprocal(factor) -> bool:
+    return factor.is_Pow and factor.exp.is_Integer and factor.exp < 0
+
+
 class Reference:
     """Evaluates graphs; ``margin`` is the distance to the nearest kink seen so far."""
 
@@ -74,13 +78,19 @@ class Reference:
             for a in expr.args[1:]:
                 total = total + ev(a)
             return total
-        if expr.is_Mul:
-            total = ev(expr.args[0])
-            for a in expr.args[1:]:
+        if expr.is_Mul:  # x * y**-1 is x / y (x * (1 / y) rounds differently: 3 * (1/3) is not 1)
+            over = [a for a in expr.args if not _reciprocal(a)]
+            total = ev(over[0]) if over else 1.0
+            for a in over[1:]:
                 total = total * ev(a)
+            for a in expr.args:
+                if _reciprocal(a):
+                    total = total / ev(a.base ** -a.exp)
             return total
         if expr.is_Pow:
             base, exponent = ev(expr.args[0]), ev(expr.args[1])
+            if expr.args[1] in (sp.S.Half, -sp.S.Half):  # graphc's sqrt is IEEE sqrt; pow(-inf, 0.5) is inf
+                return np.sqrt(base) if exponent > 0 else 1.0 / np.sqrt(base)
             if isinstance(exponent, int) and exponent < 0:
                 return 1.0 / np.power(base, -exponent)
             return np.power(base, exponent)
@@ -191,9 +201,9 @@ class Reference:
             if np.shape(args[0])[op.axis] > 1:
                 self._near_extreme(args[0], (op.axis,))
             return np.argmax(args[0], axis=op.axis)
-        if isinstance(op, N.SoftmaxCrossEntropy):
+        if isinstance(op, N.SoftmaxCrossEntropy):  # the sum of the negated terms (the sign of a zero)
             labels, logits = args
-            return -np.sum(labels * log_softmax(logits, -1), axis=-1)
+            return np.sum(-(labels * log_softmax(logits, -1)), axis=-1)
         if isinstance(op, N.SparseSoftmaxCrossEntropy):
             labels, logits = args
             return -_pick(log_softmax(logits, -1), labels)

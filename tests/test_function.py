@@ -264,3 +264,43 @@ def test_eval_without_a_needed_placeholder_is_a_clear_error():
     with pytest.raises(ValueError, match="features"):
         y.eval({gc.placeholder((None,), name="other"): f32(1)})
     assert y.eval({x: f32(1, 2)}) == pytest.approx(6.0)
+
+
+# ----------------------------------------------------- call-to-call equality
+
+def _calls(f, *args, n=4):
+    return [[np.array(a, copy=True) for a in (r if isinstance(r, list) else [r])]
+            for r in (f(*args) for _ in range(n))]
+
+
+def test_every_call_computes_bit_identical_results():
+    """A first call allocates (numpy lays a result out like its inputs: exp(x.T)
+    is column-major); later calls write into its arrays. A slot whose values
+    were laid out differently would make the sum below run in another
+    order, and the first call round differently from the others."""
+    x = gc.placeholder((48, 48), "float64", name="x")
+    a = gc.reduce_sum(gc.sin(x) * 2.0, axis=1)               # row-major, then dead
+    b = gc.exp(gc.transpose(x)) * gc.cos(gc.transpose(x))    # column-major in a first call
+    f = gc.function([x], a + gc.reduce_sum(b, axis=0))
+    xv = np.random.default_rng(0).normal(size=(48, 48))
+    first, *later = _calls(f, xv)
+    for values in later:
+        assert all(np.array_equal(u, w) for u, w in zip(first, values))
+    np.testing.assert_allclose(first[0], (2 * np.sin(xv)).sum(1) + (np.exp(xv.T) * np.cos(xv.T)).sum(0),
+                               rtol=1e-12)
+
+
+def test_a_hessian_vector_product_is_identical_call_to_call():
+    x = gc.placeholder((48, 48), "float64", name="x")
+    v = gc.placeholder((48, 48), "float64", name="v")
+    loss = (gc.reduce_sum(gc.log_softmax(gc.sin(x), axis=1))
+            + gc.reduce_sum(gc.log_softmax(gc.tanh(gc.transpose(x)) * 3.0, axis=0) ** 2))
+    hvp = gc.grad(gc.reduce_sum(gc.grad(loss, x) * v), x)
+    f = gc.function([x, v], hvp)
+    rng = np.random.default_rng(0)
+    xv, vv = rng.normal(size=(48, 48)), rng.normal(size=(48, 48))
+    first, *later = _calls(f, xv, vv)
+    for values in later:
+        assert np.array_equal(values[0], first[0])
+    unplanned = gc.function([x, v], hvp, plan_memory=False)(xv, vv)
+    np.testing.assert_allclose(first[0], unplanned, rtol=1e-12, atol=1e-12)

@@ -150,3 +150,35 @@ def test_to_dot_names_every_node():
     dot = gc.to_dot([y])
     assert dot.lstrip().startswith("digraph") and dot.rstrip().endswith("}")
     assert "inputs" in dot and "activation" in dot and "tanh" in dot
+
+
+BIG = 2 ** 40  # BIG * BIG elements: more than numpy can index (2**63 - 1)
+
+
+@pytest.mark.parametrize("build, words", [
+    (lambda: gc.placeholder((BIG, BIG), name="big"), ["placeholder 'big'", f"({BIG}, {BIG})"]),
+    (lambda: gc.zeros((BIG, BIG)), ["zeros", f"{BIG * BIG} elements"]),
+    (lambda: gc.ones((BIG, BIG), name="ones_big"), ["ones_big"]),
+    (lambda: gc.random.normal((BIG, BIG)), ["random_normal"]),
+    (lambda: gc.placeholder((BIG, 1), name="a") + gc.placeholder((1, BIG), name="b"),
+     ["add", f"'a' has shape ({BIG}, 1)", f"'b' has shape (1, {BIG})"]),
+    (lambda: gc.placeholder((None, BIG, 1), name="a") * gc.placeholder((BIG,), name="b"), ["multiply"]),
+    (lambda: gc.matmul(gc.placeholder((BIG, 3), name="a"), gc.placeholder((3, BIG), name="b")), ["matmul"]),
+    (lambda: gc.concat([gc.placeholder((2 ** 62,), name="a")] * 2, 0), ["concat", f"({2 ** 63},)"]),
+    (lambda: gc.reshape(gc.placeholder((None, BIG), name="a"), (-1, BIG, BIG)), ["reshape", f"(None, {BIG}, {BIG})"]),
+    (lambda: gc.reshape(gc.placeholder((2 ** 20, 2 ** 20), name="a"), (BIG, BIG)), [f"{BIG * BIG} elements"]),
+    (lambda: gc.one_hot(gc.placeholder((BIG,), "int32", name="labels"), BIG), ["one_hot", "'labels'"]),
+])
+def test_a_static_shape_numpy_cannot_index_is_a_clear_error(build, words):
+    with pytest.raises(ValueError) as info:
+        build()
+    message = str(info.value)
+    for w in words:
+        assert w in message, message
+
+
+def test_large_static_shapes_numpy_can_index_still_build():
+    x = gc.placeholder((2 ** 31, 2 ** 31), "int8", name="x")
+    assert gc.reshape(x, -1).shape == (2 ** 62,)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        gc.reshape(x, (0,))

@@ -160,7 +160,8 @@ class Model(Trainer, Layer):
         if not self.built:
             raise ValueError(f"model {self.name!r} has not yet been built. Build the model first by calling "
                              "`build()` or by calling the model on a batch of data (or start it with keras.Input).")
-        rows = self._summary_rows()
+        # names may hold terminal escape sequences, carriage returns, ...: shown escaped
+        rows = [(utils.display_text(name), shape, params) for name, shape, params in self._summary_rows()]
         heads = ("Layer (type)", "Output Shape", "Param #")
         widths = [max(31, *(len(r[0]) for r in rows)), max(22, *(len(r[1]) for r in rows)), 13]
         if line_length:
@@ -178,7 +179,7 @@ class Model(Trainer, Layer):
             texts = [f" {cells[0]:<{widths[0]}} ", f" {cells[1]:<{widths[1]}} ", f" {cells[2]:>{widths[2]}} "]
             return bar + bar.join(texts) + bar
 
-        out = [f'Model: "{self.name}"', rule(box["tl"], box["t"], box["tm"], box["tr"]),
+        out = [f'Model: "{utils.display_text(self.name)}"', rule(box["tl"], box["t"], box["tm"], box["tr"]),
                line(heads, box["v"]), rule(box["hl"], box["t"], box["hm"], box["hr"])]
         for i, (name, shape, params) in enumerate(rows):
             out.append(line((name, shape, f"{params:,}"), box["sv"]))

@@ -9,10 +9,15 @@ Layout of the file (any name; ``model.keras`` or ``model.npz`` are usual)::
 The file is also a valid ``.npz``: ``np.load(path, allow_pickle=False)``
 lists its arrays. Writing goes to a temporary file in the same folder which
 then replaces the target (``os.replace``), so a failure mid-save leaves any
-earlier file intact. Loading never executes code: arrays are read with
+earlier file intact; a save that was killed leaves its temporary, which the
+next save to that path removes. The file gets the permissions ``open()``
+would give it (the umask for a new file, its own mode for an existing one). Loading never executes code: arrays are read with
 ``allow_pickle=False``, classes come from allow-lists (layers, optimizers,
 losses, initializers, activations), and anything malformed, truncated or
-inconsistent is a ``ValueError`` naming the file.
+inconsistent is a ``ValueError`` naming the file: encrypted entries, other
+compression methods, CRC errors, and entries whose declared size is more
+than they can hold are refused before anything is inflated, and no entry is
+inflated beyond its declared size (a zip bomb gets no further).
 """
 from __future__ import annotations
 
@@ -20,9 +25,18 @@ import io
 import json
 import os
 import re
-import tempfile
+import secrets
+import stat
+import struct
+import time
 import warnings
 import zipfile
+import zlib
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import numpy as np
 
@@ -31,6 +45,7 @@ from graphc.keras import losses, metrics as metrics_module, optimizers
 FORMAT = "graphc.keras"
 FORMAT_VERSION = 1
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
+NPY_HEADER_BYTES = 4096  # what an .npy entry may hold besides its array's bytes
 _MEMBER = re.compile(r"^(config\.json|(weights|optimizer)/(0|[1-9][0-9]{0,6})\.npy)$")
 
 
@@ -41,19 +56,95 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None
         np.lib.format.write_array(member, np.array(array, order="C"), allow_pickle=False)
 
 
+# A save writes ".<name>.<8 hex digits>.tmp" beside the target, holding an
+# exclusive lock on it from the moment it exists until it is renamed. A save
+# that was killed leaves its temporary unlocked (the kernel drops the locks of
+# a dead process), so the next save to the same path removes temporaries of
+# that path whose lock it can take: never another save's that is still
+# running, whatever its age, and never another path's. The lock is taken
+# right after the file is created; a temporary younger than STALE_SECONDS is
+# left alone all the same, for the instant in between.
+STALE_SECONDS = 10.0
+
+
+def _temporary_pattern(base: str):
+    return re.compile(re.escape(f".{base}.") + r"[0-9a-f]{8}\.tmp")
+
+
+def _lock(fd) -> bool:
+    """An exclusive lock on ``fd`` if nobody holds one (True), else False."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_stale_temporaries(folder: str, base: str) -> None:
+    if fcntl is None:  # (no advisory locks here: a live save could not be told from a dead one)
+        return
+    pattern = _temporary_pattern(base)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # a folder we may write but not list: nothing to clean
+        return
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:  # gone already
+            continue
+        try:
+            if _lock(fd):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _new_temporary(folder: str, base: str, mode):
+    """(fd, path) of a new locked temporary for ``base``. Its permissions are
+    those ``open()`` gives a new file under the umask, or ``mode`` (the
+    existing target's, kept as ``open()`` keeps them)."""
+    while True:
+        path = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        if fcntl is not None:
+            _lock(fd)
+        if mode is not None:
+            os.chmod(path, mode)
+        return fd, path
+
+
 def _atomic_write(filepath, overwrite, write) -> None:
     filepath = os.fspath(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath!r} exists and overwrite=False")
     folder = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(filepath) + ".", suffix=".tmp")
+    base = os.path.basename(filepath)
+    _remove_stale_temporaries(folder, base)
+    try:
+        mode = stat.S_IMODE(os.stat(filepath).st_mode)
+    except OSError:
+        mode = None  # a new file
+    fd, tmp = _new_temporary(folder, base, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
                 write(archive)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, filepath)
+            if fcntl is not None:
+                os.replace(tmp, filepath)  # while still locked: no later save takes it for a dead one's
+        if fcntl is None:
+            os.replace(tmp, filepath)  # (Windows cannot rename an open file)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -139,6 +230,14 @@ def model_from_json(text):
 
 # ===================================================================== loading
 
+# What the zip layer may raise for a damaged or hostile file: a bad CRC,
+# truncated or garbled deflate data, zip features it does not implement.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError,
+               zlib.error, struct.error)
+_READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_ENCRYPTED, _UNSUPPORTED_FLAGS = 0x1, 0x20 | 0x40  # flag bits: encryption; patched data, strong encryption
+
+
 class _Reader:
     """Validated access to a saved file; every problem is a ValueError naming the file."""
 
@@ -148,20 +247,21 @@ class _Reader:
             self.archive = zipfile.ZipFile(self.path, "r")
         except FileNotFoundError:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise self.error(f"not a graphc.keras model file (a zip): {exc}") from None
         infos = self.archive.infolist()
         names = [i.filename for i in infos]
         bad = [n for n in names if not _MEMBER.match(n)]
-        if bad or len(set(names)) != len(names):
-            raise self.error(f"unexpected entries in the archive: {(bad or names)[:5]}")
+        if bad:
+            raise self.error(f"unexpected entries in the archive: {bad[:5]}")
+        if len(set(names)) != len(names):
+            raise self.error(f"entries appear twice in the archive: {sorted({n for n in names if names.count(n) > 1})[:5]}")
         self.infos = {i.filename: i for i in infos}
         if "config.json" not in self.infos:
             raise self.error("it has no config.json")
-        if self.infos["config.json"].file_size > MAX_CONFIG_BYTES:
-            raise self.error("config.json is too large")
+        text = self.read("config.json", MAX_CONFIG_BYTES)
         try:
-            self.config = json.loads(self.read("config.json").decode("utf-8"))
+            self.config = json.loads(text.decode("utf-8"))
         except ValueError as exc:
             raise self.error(f"config.json is not valid JSON: {exc}") from None
         except RecursionError:
@@ -175,10 +275,27 @@ class _Reader:
     def error(self, message) -> ValueError:
         return ValueError(f"cannot load {self.path!r}: {message}")
 
-    def read(self, name) -> bytes:
+    def read(self, name, limit: int) -> bytes:
+        """The bytes of entry ``name``, refused before inflating when its header
+        says they are more than ``limit``, and read no further than ``limit``
+        when the header lies (a zip bomb declares a small size)."""
+        info = self.infos[name]
+        if info.flag_bits & _ENCRYPTED:
+            raise self.error(f"entry {name} is encrypted")
+        if info.flag_bits & _UNSUPPORTED_FLAGS:
+            raise self.error(f"entry {name} uses zip features graphc does not read (flag bits {info.flag_bits:#x})")
+        if info.compress_type not in _READABLE_METHODS:
+            raise self.error(f"entry {name} is compressed with method {info.compress_type}; graphc reads "
+                             f"{' or '.join(_READABLE_METHODS.values())} entries")
+        if info.file_size > limit:
+            raise self.error(f"entry {name} would inflate to {info.file_size} bytes, more than the {limit} "
+                             "it can hold")
         try:
-            return self.archive.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+            with self.archive.open(info) as entry:
+                # no more than the header's size (within limit), whatever the deflate
+                # stream holds: a header that lies fails its CRC check
+                return entry.read(info.file_size)
+        except _ZIP_ERRORS as exc:
             raise self.error(f"entry {name} is damaged: {exc}") from None
 
     def entries(self, key) -> list:
@@ -200,10 +317,11 @@ class _Reader:
             if name not in self.infos:
                 raise self.error(f"{name} is missing")
             expected_bytes = int(np.prod(var.shape)) * var.dtype.itemsize
-            if self.infos[name].file_size > expected_bytes + 4096:
+            if self.infos[name].file_size > expected_bytes + NPY_HEADER_BYTES:
                 raise self.error(f"{name} is larger than variable {var.name!r} of shape {tuple(var.shape)}")
+            data = self.read(name, expected_bytes + NPY_HEADER_BYTES)
             try:
-                array = np.load(io.BytesIO(self.read(name)), allow_pickle=False)
+                array = np.load(io.BytesIO(data), allow_pickle=False)
             except ValueError as exc:
                 raise self.error(f"{name} is not a plain numpy array: {exc}") from None
             except (OSError, EOFError) as exc:

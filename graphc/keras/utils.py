@@ -1,7 +1,8 @@
-"""Small shared helpers: unique layer names, the global seed, config checks."""
+"""Small shared helpers: unique layer names, the global seed, config checks, display text."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -69,3 +70,12 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     out = np.zeros((y.size, num_classes), dtype=dtype)
     out[np.arange(y.size), y] = 1
     return out
+
+
+def display_text(text: str) -> str:
+    """``text`` fit to print on a terminal: control and format characters
+    (escape sequences, carriage returns, line and paragraph separators,
+    bidirectional overrides) shown escaped (``\\x1b``), letters of any
+    script as they are."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if c != " " and unicodedata.category(c)[0] in "CZ"
+                   else c for c in str(text))

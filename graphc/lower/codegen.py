@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphc.debugging import NumericsChecker
+from graphc.debugging import NumericsChecker, fused_parts
 from graphc.graph import Graph, escape_text, topological_order
 from graphc.ops.leaves import ConstantOp, PlaceholderOp, VariableOp
 from graphc.lower.memory import (BufferPool, bufferable, deferrable_updates, dying_inputs, escaping,
@@ -178,7 +178,8 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
             if plan_memory and bufferable(node, escapes):
                 # An input that dies here may lend its buffer (the output is then
                 # written over it), if no statement reads it after that write.
-                for slot, inp in dying_inputs(node, i, last, slot_of, pool):
+                # (not while checking numerics: a failing check re-reads a fused node's inputs)
+                for slot, inp in [] if check_numerics else dying_inputs(node, i, last, slot_of, pool):
                     statements = node.op.emit_planned(ident, args, node, pool.name(slot), scratch)
                     if statements is not None and not read_after_write(statements, pool.name(slot),
                                                                        names[id(inp)]):
@@ -215,7 +216,8 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
             node_lines[id(node)] = len(lines) + 1
             lines.extend(statements)
         if checker is not None and node.dtype.kind == "f":
-            lines.append(f"check_numerics({ident}, {checker.register(node)})")
+            inputs = "".join(f", {a}" for a in args[:len(node.inputs)]) if fused_parts(node) else ""
+            lines.append(f"check_numerics({ident}, {checker.register(node)}{inputs})")
 
     results = []
     for out in graph.outputs:

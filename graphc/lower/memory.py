@@ -6,7 +6,10 @@ values that are never alive together share memory. Slots are typed by the
 static (shape, dtype) of their values. A Function allocates the buffers of
 a slot on its first call for a given input signature (the arrays that call
 produces become the buffers of later calls), so no shape arithmetic is
-needed and a new batch size simply gets its own set.
+needed and a new batch size simply gets its own set. They are used only if
+the values of each slot had one shape and one memory layout in that call:
+then every call computes in the same layouts, so sums run in the same
+order and give the same bits.
 
 An elementwise node may also take over the buffer of an input whose last
 use it is, when its statements read that input only up to their first

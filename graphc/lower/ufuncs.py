@@ -18,8 +18,6 @@ value passes ``out=<buffer>``; later steps write into the value's own name.
 """
 from __future__ import annotations
 
-import functools
-
 import sympy as sp
 
 from graphc.ops import scalar
@@ -296,14 +294,6 @@ def _is_bool(expr) -> bool:
     return isinstance(expr, sp.logic.boolalg.Boolean)
 
 
-@functools.lru_cache(maxsize=65536)
-def _common_subexpressions(expr) -> tuple:
-    if scalar.count_ops(expr) <= 2:  # nothing can repeat
-        return (), expr
-    temps, (reduced,) = sp.cse(expr, symbols=iter(scalar.ARGS[scalar.TEMP_BASE:]), order="none")
-    return tuple(temps), reduced
-
-
 def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scratch, target=None,
                       zeros=None):
     """Steps for an elementwise node: common subexpressions first (each into
@@ -312,7 +302,7 @@ def lower_elementwise(expr, inputs: list, shapes: list, name: str, buffer, scrat
     ``scratch(value_name, shape, is_bool)`` hands out scratch buffer names;
     ``zeros`` is (name, length) of a row of zeros for maximum(x, 0).
     Returns None when the expression cannot be lowered to ufunc calls."""
-    temps, reduced = _common_subexpressions(expr)
+    temps, reduced = scalar.common_subexpressions(expr)
     count = [0]
 
     def new_scratch(shape, is_bool):

@@ -1,6 +1,8 @@
 """Structural ops: reshape, transpose, indexing, concat, broadcast, cast, one-hot."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from graphc.graph import Tensor, make_tensor
@@ -26,18 +28,18 @@ class Reshape(ViewOp):
     def infer(self, inputs):
         (x,) = inputs
         known = [d for d in self.shape if d != -1]
-        size_known = int(np.prod(known)) if known else 1
+        size_known = math.prod(known)
         if None in x.shape:
             # The size is a multiple of the known dimensions' product: a static
             # target that is not such a multiple can never fit.
             known_in = [d for d in x.shape if d is not None]
-            size_in = int(np.prod(known_in)) if known_in else 1
+            size_in = math.prod(known_in)
             if -1 not in self.shape and size_in and size_known % size_in:
                 raise ValueError(f"reshape: cannot reshape {x.name!r} of shape {format_shape(x.shape)} "
                                  f"(a multiple of {size_in} elements) into {format_shape(self.shape)} "
                                  f"({size_known} elements)")
             return tuple(None if d == -1 else d for d in self.shape), x.dtype
-        size = int(np.prod(x.shape)) if x.shape else 1
+        size = math.prod(x.shape)
         if -1 in self.shape:
             if size_known == 0 or size % size_known:
                 raise ValueError(f"reshape: cannot reshape {x.name!r} of shape {format_shape(x.shape)} "

@@ -9,6 +9,7 @@ elementwise op is one line in ``TABLE``.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -72,12 +73,23 @@ OUTPUT_GRADIENTS = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class Provenance:
+    """The nodes a fused elementwise node was made of, for error messages:
+    ``parts`` are (name, op name, value) in the order they were computed,
+    each value an expression over symbols that ``symbols`` maps to the
+    fused node's argument symbols (renamed only when a message needs it)."""
+    parts: tuple
+    symbols: dict
+
+
 class Elementwise(Op):
     """Applies a scalar SymPy expression to broadcast inputs."""
     writes_elementwise = True  # lowered to ufunc calls (see Op)
 
-    def __init__(self, expr):
+    def __init__(self, expr, provenance: Provenance | None = None):
         self.expr = expr
+        self.provenance = provenance  # set by fusion; not part of the key
 
     @property
     def name(self):
@@ -157,7 +169,8 @@ class Elementwise(Op):
             if d == 0:
                 grads.append(None)
                 continue
-            local = gsym * d
+            # g * where(c, 1, 0) -> where(c, g, 0): the branch not taken gets exactly 0
+            local = scalar.pull_where_out(gsym * d, select=True)
             if may_be_unbounded(d):
                 # A zero incoming gradient stays exactly zero even where the local
                 # derivative is inf or NaN (e.g. the untaken branch of a where).
@@ -169,7 +182,8 @@ class Elementwise(Op):
 
 
 @functools.lru_cache(maxsize=65536)
-def _probe_function(expr, n: int):
+def numpy_function(expr, n: int):
+    """A Python function of ``n`` arrays computing ``expr`` with numpy (cached)."""
     template = numpy_template(expr)
     source = "lambda " + ", ".join(f"a{i}" for i in range(n)) + ": " + template.format(*(f"a{i}" for i in range(n)))
     return eval(source, {"np": np})  # source printed from our own expression, no user text
@@ -178,7 +192,7 @@ def _probe_function(expr, n: int):
 @functools.lru_cache(maxsize=65536)
 def result_dtype(expr, dtypes: tuple) -> np.dtype:
     """The dtype numpy gives the printed expression for inputs of ``dtypes``."""
-    probe = _probe_function(expr, len(dtypes))  # every input, used or not
+    probe = numpy_function(expr, len(dtypes))  # every input, used or not
     try:
         with np.errstate(all="ignore"):
             value = probe(*(np.ones(1, dtype=d) for d in dtypes))
@@ -188,12 +202,10 @@ def result_dtype(expr, dtypes: tuple) -> np.dtype:
     return np.asarray(value).dtype
 
 
-def elementwise(expr, inputs, name=None) -> Tensor:
-    """Build an elementwise node for ``expr`` over ``inputs`` in canonical form.
-
-    Unused inputs are dropped, repeated ones merged and the symbols renumbered
-    in order of first use, so equal computations get equal ops.
-    """
+def canonical_inputs(expr, inputs) -> tuple:
+    """(symbol mapping, inputs) that put ``expr`` over ``inputs`` in canonical
+    form: unused inputs dropped, a tensor given twice one symbol, symbols
+    numbered in order of first use."""
     order, mapping = [], {}
     for sym in sorted(expr.free_symbols, key=scalar.arg_index):
         t = inputs[scalar.arg_index(sym)]
@@ -202,12 +214,21 @@ def elementwise(expr, inputs, name=None) -> Tensor:
             order.append(t)
             position = len(order) - 1
         mapping[sym] = ARGS[position]
+    return mapping, order
+
+
+def elementwise(expr, inputs, name=None, provenance: Provenance | None = None) -> Tensor:
+    """Build an elementwise node for ``expr`` over ``inputs`` in canonical form
+    (``canonical_inputs``), so equal computations get equal ops."""
+    mapping, order = canonical_inputs(expr, inputs)
     if not order:
         raise ValueError(f"elementwise expression {expr} uses no input")
     expr = expr.xreplace(mapping)
     if expr == ARGS[0]:
         return order[0]
-    return make_tensor(Elementwise(expr), order, name)
+    if any(k is not v for k, v in mapping.items()):
+        provenance = None  # it names the symbols of the expression as given
+    return make_tensor(Elementwise(expr, provenance), order, name)
 
 
 def _apply(name, *args, out_name=None):

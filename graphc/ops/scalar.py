@@ -46,6 +46,8 @@ class ScalarFunction(sp.Function):
 
     @classmethod
     def eval(cls, *args):
+        if any(a is sp.nan for a in args):
+            return sp.nan  # as numpy's maximum, heaviside, ... give (SymPy cannot compare NaN)
         if all(a.is_number for a in args):
             return cls.numeric(*args)
         return None
@@ -173,16 +175,26 @@ _NUMPY_FUNCTIONS = {
 _RELATIONS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 
 
-def _pull_where_out(expr):
-    """g * where(c, 1, 0) -> where(c, g, 0): numpy's where of two Python
-    numbers would make an int64 or float64 array and upcast the result."""
+def pull_where_out(expr, select: bool = False):
+    """g * where(c, a, b) -> where(c, g*a, g*b): numpy's where of two Python
+    numbers would make an int64 or float64 array and upcast the result.
+
+    The branch products are left as they are (0 * g is still NaN where g is
+    inf, g / g is not 1), except a nonzero number times g. With ``select`` they
+    are simplified, so a zero branch is exactly zero whatever g is: the
+    gradient of a where, as in TensorFlow and JAX (autodiff builds it so)."""
     def is_target(e):
         return e.is_Mul and any(isinstance(f, where) for f in e.args)
+
+    def times(branch, rest):
+        if select or (branch.is_Number and branch != 0):
+            return branch * rest
+        return sp.Mul(branch, rest, evaluate=False)
 
     def pull(e):
         w = next(f for f in e.args if isinstance(f, where))
         rest = e / w
-        return where(w.args[0], w.args[1] * rest, w.args[2] * rest)
+        return where(w.args[0], times(w.args[1], rest), times(w.args[2], rest))
 
     return expr.replace(is_target, pull)
 
@@ -275,7 +287,7 @@ def _number(expr) -> str:
 @functools.lru_cache(maxsize=65536)
 def numpy_template(expr) -> str:
     """numpy source of ``expr`` with ``{i}`` standing for argument i."""
-    text = NumpyPrinter().doprint(_pull_where_out(expr))
+    text = NumpyPrinter().doprint(pull_where_out(expr))
     text = _MUL.sub(" * ", text)  # SymPy writes a*b; code reads better as a * b
     return _DIV.sub(" / ", text)
 
@@ -293,13 +305,28 @@ def fill(template: str, names) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
+def common_subexpressions(expr) -> tuple:
+    """(temporaries, reduced) of ``sympy.cse``: (symbol, value) pairs in order,
+    and ``expr`` over them. Or ((), expr) when writing the temporaries in
+    made SymPy simplify: a temporary is a real symbol, so log(x) >= log(x),
+    which is False at x < 0, would become t >= t, which SymPy makes True."""
+    if count_ops(expr) <= 2:  # nothing can repeat
+        return (), expr
+    temps, (reduced,) = sp.cse(expr, symbols=iter(ARGS[TEMP_BASE:]), order="none")
+    rebuilt = reduced
+    for symbol, value in reversed(temps):
+        rebuilt = rebuilt.xreplace({symbol: value})
+    return (tuple(temps), reduced) if rebuilt == expr else ((), expr)
+
+
+@functools.lru_cache(maxsize=65536)
 def numpy_statements(expr) -> tuple:
     """(temporaries, result): templates after common-subexpression elimination.
 
     ``temporaries`` is a tuple of (index, template) pairs; the template of
     temporary k may use ``{index}`` of earlier temporaries.
     """
-    temps, (reduced,) = sp.cse(expr, symbols=iter(ARGS[TEMP_BASE:]), order="none")
+    temps, reduced = common_subexpressions(expr)
     return (tuple((arg_index(sym), numpy_template(value)) for sym, value in temps),
             numpy_template(reduced))
 

@@ -4,6 +4,13 @@ A pass is a function from Graph to Graph, registered here by name. An
 optimization level is a fixed sequence of pass names; any pass can be
 switched off by name. The manager records, for every pass it runs, the graph
 size before and after and the time it took (and optionally the graphs).
+
+Every pass preserves what the graph computes for every input, NaN, +-inf
+and values outside a function's domain included; only rounding may change
+(see ieee.py for exactly what). The passes that let SymPy simplify
+(and matmul scaling: ``FAST_MATH_PASSES``) take ``fast_math``: with it they also use identities
+that hold for real numbers but not for floats (x - x -> 0, x / x -> 1,
+x * 0 -> 0, exp(log x) -> x, sqrt(x)**2 -> x, ...).
 """
 from __future__ import annotations
 
@@ -32,6 +39,9 @@ PASSES = {
     "matmul_scaling": scale_matmul_operands,
     "dce": dce,
 }
+
+# Passes that take the fast_math switch.
+FAST_MATH_PASSES = frozenset({"simplify", "stable", "fusion", "matmul_scaling"})
 
 LEVELS = {
     0: [],
@@ -98,8 +108,10 @@ def pipeline(level: int, passes: dict | None = None) -> list:
 
 
 def optimize(graph: Graph, level: int = 2, passes: dict | None = None,
-             keep_graphs: bool = False) -> tuple:
-    """Run the passes of ``level`` (minus those switched off in ``passes``).
+             keep_graphs: bool = False, fast_math: bool = False) -> tuple:
+    """Run the passes of ``level`` (minus those switched off in ``passes``);
+    ``fast_math`` allows the rewrites that are not exact for NaN, inf or
+    values outside a function's domain.
 
     Returns (optimized graph, PassStats).
     """
@@ -111,7 +123,8 @@ def optimize(graph: Graph, level: int = 2, passes: dict | None = None,
         if name in produced and same_graph(produced[name], graph):
             pass  # nothing changed since this pass last ran: running it again would change nothing
         else:
-            graph = produced[name] = PASSES[name](graph)
+            options = {"fast_math": fast_math} if name in FAST_MATH_PASSES else {}
+            graph = produced[name] = PASSES[name](graph, **options)
         seconds = time.perf_counter() - start
         new_size = graph_size(graph)
         stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,

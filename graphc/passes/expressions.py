@@ -6,9 +6,10 @@ import sympy as sp
 
 from graphc.graph import Tensor, absolute_scope, make_tensor
 from graphc.ops.array import FullLike
-from graphc.ops.elementwise import Elementwise, elementwise
+from graphc.ops.elementwise import Elementwise, canonical_inputs, elementwise
 from graphc.ops.leaves import ConstantOp, constant
 from graphc.ops.scalar import ARGS, MAX_ARGS, arg_index, derivative
+from graphc.passes.ieee import rebuild
 from graphc.types import is_static
 
 
@@ -22,18 +23,22 @@ def shifted(expr, offset: int):
     return expr.xreplace({s: ARGS[int(s.name[1:]) + offset] for s in expr.free_symbols})
 
 
-def compose(node: Tensor, absorb, levels: int = 1) -> tuple:
+def compose(node: Tensor, absorb, levels: int = 1, fast_math: bool = False):
     """(expression, inputs) of elementwise ``node`` with the elementwise inputs
-    for which ``absorb(input)`` holds written into it, ``levels`` deep."""
+    for which ``absorb(input)`` holds written into it, ``levels`` deep; None
+    when writing them in needs an inexact simplification (see ieee.py)."""
     expr, inputs = node.op.expr, list(node.inputs)
     for _ in range(levels):
         if not any(is_elementwise(inp) and absorb(inp) for inp in inputs):
             break
-        expr, inputs = _compose_once(expr, inputs, absorb)
+        mapping, inputs = _compose_once(inputs, absorb)
+        expr = rebuild(expr, mapping, fast_math)
+        if expr is None:
+            return None
     return expr, inputs
 
 
-def _compose_once(expr, node_inputs, absorb) -> tuple:
+def _compose_once(node_inputs, absorb) -> tuple:
     mapping, inputs = {}, []
     for i, inp in enumerate(node_inputs):
         if is_elementwise(inp) and absorb(inp) and len(inputs) + len(inp.inputs) <= MAX_ARGS:
@@ -42,7 +47,7 @@ def _compose_once(expr, node_inputs, absorb) -> tuple:
         else:
             mapping[ARGS[i]] = ARGS[len(inputs)]
             inputs.append(inp)
-    return expr.xreplace(mapping), inputs
+    return mapping, inputs
 
 
 def scalar_value(node: Tensor, compute_dtype=None):
@@ -60,6 +65,8 @@ def scalar_value(node: Tensor, compute_dtype=None):
         return None
     if isinstance(value, bool):
         return sp.true if value else sp.false
+    if value == 0 and np.signbit(value):
+        return None  # SymPy has no -0.0 (x * -0.0 is -0.0 for x > 0, 1 / -0.0 is -inf)
     if isinstance(value, int) or float(value).is_integer() and abs(value) < 2 ** 53:
         return sp.Integer(int(value))
     if node.dtype == compute_dtype and node.dtype.kind == "f":
@@ -71,9 +78,15 @@ def scalar_value(node: Tensor, compute_dtype=None):
     return sp.Float(value, precision=53)
 
 
-def build_like(node: Tensor, expr, inputs) -> Tensor | None:
-    """An elementwise node for ``expr`` that can replace ``node``, or None
-    when it would change the shape or dtype."""
+def build_like(node: Tensor, expr, inputs, fast_math: bool = False, provenance=None) -> Tensor | None:
+    """An elementwise node for ``expr`` over ``inputs`` that can replace
+    ``node``, or None when it would change the shape or dtype, or when
+    merging an input given twice needs an inexact simplification (x - x).
+    ``provenance``: what it was fused from (see Elementwise)."""
+    mapping, used = canonical_inputs(expr, inputs)
+    expr = rebuild(expr, mapping, fast_math)
+    if expr is None:
+        return None
     if not expr.free_symbols:
         if expr is sp.true or expr is sp.false:  # e.g. less(x, x)
             if is_static(node.shape) and node.dtype == np.bool_:
@@ -90,7 +103,7 @@ def build_like(node: Tensor, expr, inputs) -> Tensor | None:
         return None
     try:
         with absolute_scope(node.scope):
-            new = elementwise(expr, inputs, name=node.name.rpartition("/")[2])
+            new = elementwise(expr, used, name=node.name.rpartition("/")[2], provenance=provenance)
     except (TypeError, ValueError):
         return None
     if new.dtype != node.dtype or new.shape != node.shape:
@@ -98,34 +111,14 @@ def build_like(node: Tensor, expr, inputs) -> Tensor | None:
     return new
 
 
-def substitute(expr, mapping: dict):
-    """``expr.xreplace(mapping)``, but function applications are rebuilt
-    without SymPy's evaluation: ``tanh(<large expression>)`` would otherwise
-    query assumptions of its argument for milliseconds. Arithmetic (Add,
-    Mul, Pow) still evaluates, so constants combine and terms cancel.
-    Iterative: expressions may be deep."""
-    done: dict = {}
-    stack = [(expr, False)]
-    while stack:
-        e, ready = stack.pop()
-        if e in done:
-            continue
-        if e in mapping:
-            done[e] = mapping[e]
-        elif not e.args:
-            done[e] = e
-        elif not ready:
-            stack.append((e, True))
-            stack.extend((a, False) for a in e.args if a not in done)
-        else:
-            args = [done[a] for a in e.args]
-            if all(a is b for a, b in zip(args, e.args)):
-                done[e] = e
-            elif isinstance(e, sp.Function):
-                done[e] = e.func(*args, evaluate=False)
-            else:
-                done[e] = e.func(*args)
-    return done[expr]
+def substitute(expr, mapping: dict, fast_math: bool = False):
+    """``expr.xreplace(mapping)``, or None when that needs an inexact
+    simplification (see ieee.py). Function applications are rebuilt without
+    SymPy's evaluation where it could not simplify them: ``tanh(<large
+    expression>)`` would otherwise query assumptions of its argument for
+    milliseconds. Arithmetic (Add, Mul, Pow) still evaluates, so constants
+    combine and terms cancel where that is exact."""
+    return rebuild(expr, mapping, fast_math, functions=False)
 
 
 def linear_in(node: Tensor, k: int):

@@ -14,15 +14,22 @@ symbols and function calls) if that is smaller, and a node whose
 expression would pass ``MAX_OPS`` is materialized instead. So repeated
 derivatives, which are polynomials in tanh(x) or sigmoid(x), collapse to
 their closed form.
+
+Unless ``fast_math``, every simplification SymPy makes while expressions
+are written into one another is checked (ieee.py): a node whose
+composition would need one that floats break (x - x -> 0 at x = inf, ...)
+stays as written, and expansion and Horner's form are used only for
+polynomials in bounded generators (tanh(x), sigmoid(x), ...).
 """
 from __future__ import annotations
 
 import sympy as sp
 
 from graphc.graph import Graph, consumers
-from graphc.ops.elementwise import result_dtype
+from graphc.ops.elementwise import Provenance, result_dtype
 from graphc.ops.scalar import ARGS, MAX_ARGS
 from graphc.passes.expressions import build_like, is_elementwise, substitute
+from graphc.passes.ieee import bounded, exact_expansion, rebuild
 from graphc.passes.rewrite import rebuilt
 from graphc.types import broadcast_shapes, is_static
 
@@ -106,17 +113,21 @@ def _few_generators(expr) -> bool:
     return len(expr.free_symbols) <= 3 and len(expr.atoms(sp.Function)) <= 1
 
 
-def evaluation_form(expr):
+def evaluation_form(expr, fast_math: bool = False):
     """Horner's form of a polynomial of degree 3 or more in one generator
     (e.g. tanh(x) in a derivative of tanh): a multiply-add per degree
     instead of a power per term. Anything else is returned as it is, cheaply
-    (building a SymPy Poly of a product of sums would expand it)."""
+    (building a SymPy Poly of a product of sums would expand it). Unless
+    ``fast_math`` the generator must be bounded: at x = inf the terms of
+    x**3 - x are inf - inf = nan, Horner's x*(x**2 - 1) is inf."""
     if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 1 or _measure(expr)[0] > MAX_OPS:
         return expr  # (a comparison is not a polynomial)
     functions = expr.atoms(sp.Function)
     if len(functions) > 1:
         return expr
     generator = functions.pop() if functions else next(iter(expr.free_symbols))
+    if not (fast_math or bounded(generator)):
+        return expr
     t = sp.Dummy("t")
     body = expr.xreplace({generator: t})
     if body.free_symbols != {t} or not body.is_polynomial(t) or sp.degree(body, t) < 3:
@@ -124,12 +135,16 @@ def evaluation_form(expr):
     return sp.horner(body, t).xreplace({t: generator})
 
 
-def fuse_elementwise(graph: Graph) -> Graph:
+def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
+    """Fuse elementwise regions; where writing a node into its users would
+    need an inexact simplification (ieee.py) the node stays as written,
+    unless ``fast_math``."""
     order = graph.nodes()
     keep = _materialized(order, graph.roots)
     mapping: dict = {}   # id(old node) -> its tensor in the new graph, once it has one
     inline: dict = {}    # id(old node) -> (expression over region symbols, size bound)
     nesting: dict = {}   # id(old node) -> nesting depth of its inlined expression
+    made_of: dict = {}   # id(old node) -> {id: (name, op name, value)} of the nodes its expression holds
     symbol_of: dict = {}
     tensor_of: dict = {}
 
@@ -141,8 +156,12 @@ def fuse_elementwise(graph: Graph) -> Graph:
         return sym
 
     def canonical(expr):
+        """(expression over x0, x1, ..., its input tensors, the renaming), or
+        None when SymPy's evaluation of it (functions included) is not exact."""
         free = sorted(expr.free_symbols, key=lambda s: int(s.name[1:]))
-        return expr.xreplace({s: ARGS[k] for k, s in enumerate(free)}), [tensor_of[s] for s in free]
+        renaming = {s: ARGS[k] for k, s in enumerate(free)}
+        body = rebuild(expr, renaming, fast_math)
+        return None if body is None else (body, [tensor_of[s] for s in free], renaming)
 
     def sound(node, expr) -> bool:
         """Whether ``expr`` computes exactly node's shape and dtype."""
@@ -156,19 +175,34 @@ def fuse_elementwise(graph: Graph) -> Graph:
             return False
         if all(t.dtype == node.dtype for t in inputs):
             return True
-        body, inputs = canonical(expr)
+        form = canonical(expr)
+        if form is None:
+            return False
+        body, inputs, _ = form
         try:
             return result_dtype(body, tuple(t.dtype for t in inputs)) == node.dtype
         except TypeError:  # numpy has no loop for these dtypes: keep the node as written
             return False
 
+    def as_written(node):
+        return rebuilt(node, tuple(tensor(i) for i in node.inputs))
+
+    def materialized(node, expr):
+        """A node computing ``expr`` in place of ``node``, or ``node`` as written
+        when the expression cannot stand for it (e.g. a bool constant of
+        unknown shape, or an inexact simplification)."""
+        form = canonical(evaluation_form(expr, fast_math))
+        new = None
+        if form is not None:
+            body, inputs, renaming = form
+            provenance = Provenance(tuple(made_of[id(node)].values()), renaming)
+            new = build_like(node, body, inputs, fast_math, provenance)
+        return as_written(node) if new is None else new
+
     def tensor(node):
         new = mapping.get(id(node))
         if new is None:  # an inlined value needed as an array after all
-            new = build_like(node, *canonical(evaluation_form(inline[id(node)][0])))
-            if new is None:  # the expression cannot stand for the node: keep the node
-                new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
-            mapping[id(node)] = new
+            new = mapping[id(node)] = materialized(node, inline[id(node)][0])
         return new
 
     for node in order:
@@ -176,7 +210,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
             mapping[id(node)] = node
             continue
         if not is_elementwise(node):
-            mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+            mapping[id(node)] = as_written(node)
             continue
         values, bound = [], 1
         depth = _depth(node.op.expr) + max((nesting.get(id(inp), 0) for inp in node.inputs), default=0)
@@ -184,7 +218,10 @@ def fuse_elementwise(graph: Graph) -> Graph:
             expr, size = inline[id(inp)] if id(inp) in inline else (symbol(tensor(inp)), 0)
             values.append(expr)
             bound += size
-        expr = substitute(node.op.expr, dict(zip(ARGS, values)))
+        expr = substitute(node.op.expr, dict(zip(ARGS, values)), fast_math)
+        if expr is None:
+            mapping[id(node)] = as_written(node)
+            continue
         if bound > EXPAND_ABOVE:
             bound, expanded = _measure(expr)
             if bound > EXPAND_ABOVE and not expanded and _few_generators(expr):
@@ -194,17 +231,20 @@ def fuse_elementwise(graph: Graph) -> Graph:
                 # functions and inputs are never polynomials worth it.
                 expansion = sp.expand(expr, **_EXPAND)
                 size = _measure(expansion)[0]
-                if size <= bound:
+                if size <= bound and (fast_math or exact_expansion(expr, expansion)):
                     expr, bound = expansion, size
         if depth > MAX_DEPTH:  # the estimate from the inputs is high: measure (expansion may flatten)
             depth = _depth(expr)
+        parts = {}  # the nodes written into this expression, each with its own value, in order
+        for inp in node.inputs:
+            if id(inp) in inline:
+                parts.update(made_of[id(inp)])
+        parts[id(node)] = (node.name, node.op.name, expr)
+        made_of[id(node)] = parts
         if bound > MAX_OPS or not sound(node, expr):
-            mapping[id(node)] = rebuilt(node, tuple(tensor(i) for i in node.inputs))
+            mapping[id(node)] = as_written(node)
         elif id(node) in keep or depth > MAX_DEPTH:
-            new = build_like(node, *canonical(evaluation_form(expr)))
-            if new is None:  # the expression cannot stand for the node (e.g. a bool constant of unknown shape)
-                new = rebuilt(node, tuple(tensor(i) for i in node.inputs))
-            mapping[id(node)] = new
+            mapping[id(node)] = materialized(node, expr)
         else:
             inline[id(node)] = (expr, bound)
             nesting[id(node)] = depth

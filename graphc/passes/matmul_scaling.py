@@ -5,7 +5,8 @@
 weight gradient ``x.T @ dh`` that is dh, batch x units, rather than the
 inputs x units gradient). Applies when the product has no other user and
 the elementwise expression is linear in it, with a coefficient that is a
-number or an expression of scalars (a learning rate in a variable). Where
+number or, with fast_math, an expression of scalars (a learning rate in a
+variable; scaling by a tensor is not exact where it is inf). Where
 BLAS is available the gemm pass, which runs first, folds the scaling into
 the product itself.
 """
@@ -31,7 +32,9 @@ def _scaled(operand, coefficient, scalars, users, name):
     return elementwise(coefficient * expr, inputs, name=name)
 
 
-def scale_matmul_operands(graph: Graph) -> Graph:
+def scale_matmul_operands(graph: Graph, fast_math: bool = False) -> Graph:
+    """The coefficient must be a number unless ``fast_math``: lr * (a @ b) is
+    inf or -inf where lr = inf, a @ (lr * b) is NaN where a holds a 0."""
     users = {key: len(nodes) for key, nodes in consumers(graph.nodes()).items()}
     roots = {id(r) for r in graph.roots}
 
@@ -42,7 +45,8 @@ def scale_matmul_operands(graph: Graph) -> Graph:
             if not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots:
                 continue
             linear = linear_in(node, k)
-            if linear is None or (linear[0].is_number and abs(linear[0]) == 1):
+            if linear is None or (linear[0].is_number and abs(linear[0]) == 1) or not (
+                    fast_math or linear[0].is_number):
                 continue
             coefficient = linear[0]
             a, b = product.inputs

@@ -2,9 +2,10 @@
 
 Each rule is a function of one node returning its replacement or None, and
 the table says which op type it applies to. Identities between elementwise
-ops (x*1, x+0, x-x, --x, exp(log x), ...) come from SymPy: scalar
-constants are written into the expression and SymPy's own evaluation
-simplifies it.
+ops (x*1, --x, (x*2)/2, x + x, ...) come from SymPy: scalar constants are
+written into the expression and SymPy's own evaluation simplifies it, but
+only where that is exact in IEEE arithmetic (ieee.py): x - x, x / x, x * 0,
+exp(log x) and sqrt(x)**2 stay as they are unless ``fast_math``.
 """
 from __future__ import annotations
 
@@ -20,46 +21,44 @@ from graphc.ops.nn import SparseNLL, SparseSoftmaxCrossEntropy, SparseSoftmaxCro
 from graphc.ops.reduce import (ArgMax, LogSoftmax, NumElements, Reduce, Softmax, log_softmax,
                                 num_elements)
 from graphc.passes.expressions import build_like, is_elementwise, scalar_value
+from graphc.passes.ieee import rebuild
 from graphc.passes.rewrite import rebuilt, rewrite, same_graph
 from graphc.ops.scalar import ARGS
 
 
-def absorb_scalar_constants(node: Tensor):
+def absorb_scalar_constants(node: Tensor, fast_math: bool = False):
     values = {ARGS[i]: v for i, inp in enumerate(node.inputs) if (v := scalar_value(inp, node.dtype)) is not None}
     if not values:
         return None
-    expr = node.op.expr.xreplace(values)
-    return build_like(node, expr, list(node.inputs))
+    expr = rebuild(node.op.expr, values, fast_math)
+    return None if expr is None else build_like(node, expr, list(node.inputs), fast_math)
 
 
-def merge_repeated_inputs(node: Tensor):
-    """x - x, x / x, x * x: a tensor given twice is one value, so its symbols
-    merge and SymPy's evaluation simplifies (x0 - x0 -> 0, x0*x0 -> x0**2)."""
-    first, same = {}, {}
-    for i, inp in enumerate(node.inputs):
-        j = first.setdefault(id(inp), i)
-        if j != i:
-            same[ARGS[i]] = ARGS[j]
-    if not same:
+def merge_repeated_inputs(node: Tensor, fast_math: bool = False):
+    """x * x, x + x: a tensor given twice is one value, so its symbols merge
+    and SymPy's evaluation simplifies (x0*x0 -> x0**2; x0 - x0 -> 0 and
+    x0/x0 -> 1 only with fast_math: they are NaN at inf, and 0/0 is NaN)."""
+    if len({id(inp) for inp in node.inputs}) == len(node.inputs):
         return None
-    return build_like(node, node.op.expr.xreplace(same), list(node.inputs))
+    return build_like(node, node.op.expr, list(node.inputs), fast_math)
 
 
-def collapse_identity(node: Tensor):
-    """-(-x), exp(log x), log(exp x), (x*2)/2 ...: a composition that is its input."""
+def collapse_identity(node: Tensor, fast_math: bool = False):
+    """-(-x), (x*2)/2, 1/(1/x) ...: a composition that is its input (with
+    fast_math also exp(log x), log(exp x), sqrt(x)**2)."""
     # Only unary chains can collapse to their input; checking them is cheap.
     if len(node.inputs) != 1 or not is_elementwise(node.inputs[0]) or len(node.inputs[0].inputs) != 1:
         return None
     inner = node.inputs[0]
-    if not _composes_to_identity(node.op.expr, inner.op.expr):
+    if not _composes_to_identity(node.op.expr, inner.op.expr, fast_math):
         return None
-    return build_like(node, ARGS[0], list(inner.inputs))
+    return build_like(node, ARGS[0], list(inner.inputs), fast_math)
 
 
 @functools.lru_cache(maxsize=4096)
-def _composes_to_identity(outer, inner) -> bool:
+def _composes_to_identity(outer, inner, fast_math: bool) -> bool:
     """Whether outer(inner(x)) is x (both over x0), decided once per pair."""
-    return outer.xreplace({ARGS[0]: inner}) == ARGS[0]
+    return rebuild(outer, {ARGS[0]: inner}, fast_math) == ARGS[0]
 
 
 def sink_broadcast(node: Tensor):
@@ -92,11 +91,13 @@ def share_log_softmax(node: Tensor):
     return make_tensor(SparseNLL(), [labels, log_softmax(logits)], node.name.rpartition("/")[2])
 
 
-def argmax_of_softmax(node: Tensor):
+def argmax_of_softmax(node: Tensor, fast_math: bool = False):
     """argmax(softmax(x)) -> argmax(x) along the same axis: softmax and
-    log_softmax keep the order (accuracy metrics need no probabilities)."""
+    log_softmax keep the order (accuracy metrics need no probabilities).
+    Only with fast_math: a NaN makes every softmax of its row NaN (argmax 0),
+    and values that differ by less than rounding tie after softmax."""
     x = node.inputs[0]
-    if isinstance(x.op, (Softmax, LogSoftmax)) and x.op.axis == node.op.axis:
+    if fast_math and isinstance(x.op, (Softmax, LogSoftmax)) and x.op.axis == node.op.axis:
         return make_tensor(ArgMax(node.op.axis), [x.inputs[0]], node.name.rpartition("/")[2])
     return None
 
@@ -182,6 +183,9 @@ def drop_stop_gradient(node: Tensor):
     return node.inputs[0]
 
 
+# Rules that take the fast_math switch (see rules()): SymPy's evaluation, and argmax of softmax.
+FAST_MATH_RULES = (absorb_scalar_constants, merge_repeated_inputs, collapse_identity, argmax_of_softmax)
+
 RULES = {
     Elementwise: [absorb_scalar_constants, merge_repeated_inputs, collapse_identity, sink_broadcast],
     Transpose: [transpose_of_transpose, transpose_of_matmul],
@@ -195,6 +199,12 @@ RULES = {
     NumElements: [count_before_softmax],
     SparseSoftmaxCrossEntropyGrad: [absorb_broadcast],
 }
+
+
+def rules(table: dict, fast_math: bool, switched=FAST_MATH_RULES) -> dict:
+    """``table`` with its ``switched`` rules bound to ``fast_math``."""
+    return {op: [functools.partial(rule, fast_math=fast_math) if rule in switched else rule
+                 for rule in entries] for op, entries in table.items()}
 
 
 def apply_rules(table: dict, node: Tensor):
@@ -215,5 +225,6 @@ def run_rules(graph, table: dict, name: str, max_rounds: int = 8, frozen=frozens
     return graph
 
 
-def simplify(graph):
-    return run_rules(graph, RULES, "simplify")
+def simplify(graph, fast_math: bool = False):
+    """The rules of ``RULES``; identities that floats break (x - x -> 0, ...) only with ``fast_math``."""
+    return run_rules(graph, rules(RULES, fast_math), "simplify")

@@ -18,36 +18,48 @@ from graphc.ops.nn import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from graphc.ops.reduce import LogSoftmax, Reduce, Softmax
 from graphc.ops.scalar import ARGS, sigmoid, softplus
 from graphc.passes.expressions import build_like, compose, scalar_value
-from graphc.passes.simplify import run_rules
+from graphc.passes.ieee import rebuild
+from graphc.passes.simplify import rules, run_rules
 
 COMPOSE_LEVELS = 2
 _a = sp.Wild("a")
-EXPRESSION_RULES = [
+STABLE_PATTERNS = [
     (sp.log(sigmoid(_a)), -softplus(-_a)),
     (sp.log(1 - sigmoid(_a)), -softplus(_a)),
     (sp.log(1 + sp.exp(_a)), softplus(_a)),
 ]
 
 
-def _stabilize(expr):
-    for pattern, replacement in EXPRESSION_RULES:
-        expr = expr.replace(pattern, replacement)
-    return expr
+def _stable_form(e):
+    """The stable replacement of SymPy node ``e``, or None."""
+    for pattern, replacement in STABLE_PATTERNS:
+        match = e.match(pattern)
+        if match is not None:
+            return replacement.xreplace(match)
+    return None
 
 
-def stable_expression(node: Tensor):
+def stable_expression(node: Tensor, fast_math: bool = False):
+    """log(sigmoid(a)) -> -softplus(-a) and the like, over up to three
+    elementwise nodes. The replacements are equal at +-inf and NaN and in
+    exact arithmetic; they differ only where the original over- or
+    underflows, which is why they exist. Everything SymPy simplifies around
+    them is checked as in simplify (see ieee.py)."""
     if not node.op.expr.has(sp.log):
         return None
     # The patterns span up to three elementwise nodes (log, 1 - s, sigmoid).
-    expr, inputs = compose(node, lambda inp: True, levels=COMPOSE_LEVELS)
+    composed = compose(node, lambda inp: True, levels=COMPOSE_LEVELS, fast_math=fast_math)
+    if composed is None:
+        return None
+    expr, inputs = composed
     # Scalar constants written in, so 1 + exp(a) matches before simplify ran
     # (autodiff stabilizes the graph as the user wrote it).
     values = {ARGS[i]: v for i, inp in enumerate(inputs) if (v := scalar_value(inp, node.dtype)) is not None}
-    expr = expr.xreplace(values) if values else expr
-    stable = _stabilize(expr)
-    if stable == expr:
+    plain = rebuild(expr, values, fast_math) if values else expr
+    stable = None if plain is None else rebuild(plain, {}, fast_math, rewrite=_stable_form)
+    if stable is None or stable == plain:
         return None
-    return build_like(node, stable, inputs)
+    return build_like(node, stable, inputs, fast_math)
 
 
 def log_of_softmax(node: Tensor):
@@ -102,5 +114,5 @@ RULES = {
 }
 
 
-def stabilize(graph, frozen=frozenset()):
-    return run_rules(graph, RULES, "stable", frozen=frozen)
+def stabilize(graph, frozen=frozenset(), fast_math: bool = False):
+    return run_rules(graph, rules(RULES, fast_math, (stable_expression,)), "stable", frozen=frozen)

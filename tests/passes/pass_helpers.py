@@ -15,9 +15,9 @@ TOL = {np.dtype("float32"): dict(rtol=1e-5, atol=1e-5),
        np.dtype("float64"): dict(rtol=1e-11, atol=1e-11)}
 
 
-def run_pass(name: str, outputs, inputs=(), updates=()) -> Graph:
+def run_pass(name: str, outputs, inputs=(), updates=(), **options) -> Graph:
     outputs = [outputs] if isinstance(outputs, gc.Tensor) else list(outputs)
-    return PASSES[name](Graph(list(inputs), outputs, list(updates)))
+    return PASSES[name](Graph(list(inputs), outputs, list(updates)), **options)
 
 
 def op_names(graph: Graph) -> list:
@@ -25,10 +25,11 @@ def op_names(graph: Graph) -> list:
     return [n.op.name for n in graph.nodes() if not n.op.is_leaf]
 
 
-def same_values(inputs, outputs, feeds, levels=(0, 2), passes=None):
+def same_values(inputs, outputs, feeds, levels=(0, 2), passes=None, fast_math=False):
     """Compile ``outputs`` at each level, call with ``feeds``; assert all agree
     (dtype, shape, values) with level 0. Returns the level-0 values."""
-    fs = {lvl: gc.function(inputs, list(outputs), optimize=lvl, passes=passes if lvl else None)
+    fs = {lvl: gc.function(inputs, list(outputs), optimize=lvl, passes=passes if lvl else None,
+                           fast_math=fast_math)
           for lvl in (0,) + tuple(l for l in levels if l)}
     ref = fs[0](*feeds)
     for lvl, f in fs.items():

@@ -47,13 +47,18 @@ def test_an_sgd_update_becomes_one_gemm_into_the_variable(with_blas):
         np.testing.assert_allclose(w.numpy(), expected, rtol=1e-11, atol=1e-11)
 
 
-def test_weight_decay_folds_into_beta(with_blas):
+def test_weight_decay_folds_into_beta_with_fast_math(with_blas):
+    # w - 0.1 * (g + 0.5 * w) -> 0.95 * w - 0.1 * g collects w's terms: inf - inf = NaN at
+    # w = inf becomes inf, so only with fast_math
     x, dh, w, new_w = sgd_step(lr=0.1, decay=0.5)
-    (node,) = _gemms(gc.function([x, dh], new_w).graph)
+    (node,) = _gemms(gc.function([x, dh], new_w, fast_math=True).graph)
     assert node.op.alpha == pytest.approx(-0.1) and node.op.beta == pytest.approx(0.95)
     xv, dv = RNG.standard_normal((4, N)), RNG.standard_normal((4, N))
-    ref = same_values([x, dh], [new_w], [xv, dv])
+    ref = same_values([x, dh], [new_w], [xv, dv], fast_math=True)
     np.testing.assert_allclose(ref[0], 0.95 * w.numpy() - 0.1 * (xv.T @ dv), rtol=1e-11, atol=1e-11)
+    (exact,) = _gemms(gc.function([x, dh], new_w).graph)  # the product still folds
+    assert exact.op.alpha == pytest.approx(0.1) and exact.op.beta == pytest.approx(0.05)
+    same_values([x, dh], [new_w], [xv, dv])
 
 
 def test_a_scaled_product_without_c(with_blas):
@@ -151,22 +156,24 @@ def test_the_exported_module_writes_gemm_in_numpy(with_blas, tmp_path):
     np.testing.assert_allclose(total, np.sum(start - 0.1 * (xv.T @ dv)), rtol=1e-10)
 
 
-@pytest.mark.parametrize("blas_on", [True, False])
-def test_a_learning_rate_in_a_variable(monkeypatch, blas_on):
+@pytest.mark.parametrize("blas_on, fast_math", [(True, False), (False, False), (False, True)])
+def test_a_learning_rate_in_a_variable(monkeypatch, blas_on, fast_math):
     # Keras keeps the learning rate in a variable: the gemm then takes it as a
-    # run-time scale (without BLAS, matmul_scaling scales the smaller operand by it)
+    # run-time scale (BLAS scales the product, as lr * (a @ b) does). Without
+    # BLAS, matmul_scaling scales the smaller operand by it only with fast_math:
+    # a @ (lr * b) is NaN where lr = inf and a holds a 0, lr * (a @ b) is not.
     monkeypatch.setattr(gemm_pass.blas, "available", lambda dtype: blas_on)
     x = gc.placeholder((None, N), "float64", name="x")
     dh = gc.placeholder((None, N), "float64", name="dh")
     w = gc.Variable(RNG.standard_normal((N, N)), name="w")
     lr = gc.Variable(0.25, dtype="float64", name="lr")
-    f = gc.function([x, dh], [], updates=[(w, w - lr * gc.matmul(gc.transpose(x), dh))])
+    f = gc.function([x, dh], [], updates=[(w, w - lr * gc.matmul(gc.transpose(x), dh))], fast_math=fast_math)
     gemms = _gemms(f.graph)
     if blas_on:
         (node,) = gemms
         assert node.op.scaled and node.op.alpha == 1.0 and node.inputs[2] is w
     else:
-        assert not gemms and any(n.name.endswith("_scaled") for n in f.graph.nodes())
+        assert not gemms and any(n.name.endswith("_scaled") for n in f.graph.nodes()) == fast_math
     start = w.numpy()
     xv, dv = RNG.standard_normal((6, N)), RNG.standard_normal((6, N))
     f(xv, dv)
@@ -174,3 +181,17 @@ def test_a_learning_rate_in_a_variable(monkeypatch, blas_on):
     lr.assign(0.5)  # read at every call, not baked in
     f(xv, dv)
     np.testing.assert_allclose(w.numpy(), start - 0.75 * (xv.T @ dv), rtol=1e-11, atol=1e-11)
+
+
+def test_scaling_an_operand_by_a_tensor_keeps_the_infinities(monkeypatch):
+    monkeypatch.setattr(gemm_pass.blas, "available", lambda dtype: False)
+    a, b = gc.placeholder((2, 3), "float64", name="a"), gc.placeholder((3, 40), "float64", name="b")
+    lr = gc.placeholder((), "float64", name="lr")
+    y = 1.0 + lr * gc.matmul(a, b)
+    av, bv = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]]), RNG.standard_normal((3, 40))
+    want = 1.0 + np.inf * (av @ bv)  # +-inf: no NaN
+    for level in (0, 1, 2):
+        np.testing.assert_array_equal(gc.function([a, b, lr], y, optimize=level)(av, bv, np.inf), want)
+    fast = gc.function([a, b, lr], y, fast_math=True)
+    assert any(n.name.endswith("_scaled") for n in fast.graph.nodes())
+    assert np.isnan(fast(av, bv, np.inf)).any()  # a @ (inf * b): 0 * inf

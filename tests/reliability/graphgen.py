@@ -11,6 +11,13 @@ dimensions are drawn from 0..3, so size-0 and size-1 axes and broadcasting
 come up often. Ops with a restricted domain get a guard in front
 (``log(square(x) + 0.5)``, ``exp(tanh(x))``) so values stay finite and
 finite differences stay meaningful.
+
+With ``edges=True`` (``build(..., edges=True)``) there are no guards, the
+placeholders are fed 0, -0.0, +-inf, NaN and negative numbers among
+ordinary values, and the graphs also hold the compositions that real
+numbers simplify and floats do not (``x / x``, ``exp(log(x))``,
+``x * 0.0``, a comparison with NaN, ...): every optimization level must
+then give the NaN, the infinities and the finite values of level 0.
 """
 from __future__ import annotations
 
@@ -26,6 +33,20 @@ from tests.reference import Reference
 
 B = "B"
 LEVELS = (0, 1, 2)
+# fed to placeholders of edge-value cases, among uniform(-2, 2) values
+EDGE_VALUES = [0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.5, 0.5, 3.0]
+
+
+def _literal(value: float) -> str:
+    """``value`` as Python source (``np.inf``, ``np.nan`` for the non-finite)."""
+    if np.isnan(value):
+        return "np.nan"
+    if np.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(value)
+
+
+EDGE_TEXT = "[" + ", ".join(_literal(v) for v in EDGE_VALUES) + "]"
 
 
 # ----------------------------------------------------------------- choosers
@@ -79,6 +100,7 @@ class Case:
     differentiable: bool = True
     leaves: dict = field(default_factory=dict)   # id(placeholder) -> Leaf
     loss: object = None
+    edges: bool = False  # fed edge values (EDGE_VALUES) too
 
     @property
     def reproducer(self) -> str:
@@ -89,7 +111,9 @@ class Case:
             leaf = self.leaves[id(p)]
             shape = "(" + "".join(f"{d}, " for d in leaf.sym) + ")"
             draw = (f"rng.integers(0, {leaf.labels}, size={shape})" if leaf.labels
-                    else f"rng.uniform(-2, 2, size={shape})")
+                    else f"np.where(rng.uniform(size={shape}) < 0.5, "
+                         f"rng.choice({EDGE_TEXT}, size={shape}), rng.uniform(-2, 2, size={shape}))"
+                    if self.edges else f"rng.uniform(-2, 2, size={shape})")
             feed.append(f"{self._var(p)}_value = {draw}.astype({p.dtype.name!r})")
         args = ", ".join(f"{self._var(p)}_value" for p in self.placeholders)
         return "\n".join(["import numpy as np", "import graphc as gc", "B, LEVEL = SIZE, OPT"] + self.lines
@@ -107,6 +131,9 @@ class Case:
             shape = tuple(size if d == B else d for d in leaf.sym)
             if leaf.labels:
                 feed[p] = rng.integers(0, leaf.labels, size=shape).astype(p.dtype)
+            elif self.edges:  # the same draws as the reproducer's
+                feed[p] = np.where(rng.uniform(size=shape) < 0.5, rng.choice(EDGE_VALUES, size=shape),
+                                   rng.uniform(-2, 2, size=shape)).astype(p.dtype)
             else:
                 feed[p] = rng.uniform(-2, 2, size=shape).astype(p.dtype)
         return feed
@@ -135,10 +162,11 @@ class Builder:
     BINARY = ["add", "subtract", "multiply", "maximum", "minimum", "divide", "power"]
     COMPARE = ["less", "less_equal", "greater", "greater_equal", "equal", "not_equal"]
 
-    def __init__(self, choose, dtype, for_grad):
+    def __init__(self, choose, dtype, for_grad, edges=False):
         self.c = choose
         self.dtype = np.dtype(dtype)
         self.for_grad = for_grad
+        self.edges = edges
         self.pool = []      # (tensor, sym)
         self.lines = []
         self.names = {}
@@ -212,12 +240,16 @@ class Builder:
             new = new[1:]
         return self.leaf(new), new
 
-    # guards ---------------------------------------------------------------
+    # guards (none for edge values) ---------------------------------------
     def positive(self, t, sym):
+        if self.edges:
+            return t
         sq = self.add(gc.square(t), sym, f"gc.square({self.n(t)})", pool=False)
         return self.add(sq + 0.5, sym, f"{self.n(sq)} + 0.5", pool=False)
 
     def bounded(self, t, sym):
+        if self.edges:
+            return t
         return self.add(gc.tanh(t), sym, f"gc.tanh({self.n(t)})", pool=False)
 
     # ops --------------------------------------------------------------------
@@ -473,21 +505,39 @@ class Builder:
         return self.add(gc.nn.softmax_cross_entropy_with_logits(probs, t), sym[:-1],
                         f"gc.nn.softmax_cross_entropy_with_logits({self.n(probs)}, {self.n(t)})")
 
+    # Identities of real numbers that floats break, and NaN constants ({t}: a value, {d}: the dtype)
+    EDGE_FORMS = ["{t} / {t}", "{t} - {t}", "{t} * 0.0", "0.0 * {t}", "{t} + 0.0", "{t} - 0.0",
+                  "gc.exp(gc.log({t}))", "gc.log(gc.exp({t}))", "gc.sqrt({t}) ** 2", "gc.square(gc.sqrt({t}))",
+                  "({t} * 2.0) / 2.0", "{t} * {t} / {t}", "2.0 * {t} - {t}",
+                  "gc.exp({t}) * gc.exp(-{t})", "gc.sign(gc.exp({t}))", "gc.abs(gc.sqrt({t}))",
+                  "gc.maximum(gc.constant(np.nan, dtype={d!r}), {t})", "gc.where({t} > np.nan, {t}, -{t})",
+                  "gc.where({t} <= {t}, {t}, 1.0)", "gc.cast(gc.equal({t}, {t}), {d!r})",
+                  "gc.minimum({t}, np.inf) - {t}", "gc.tanh({t}) - gc.tanh({t})", "{t} + 1.0 - 1.0"]
+
+    def op_edge_form(self):
+        t, sym = self.any()
+        if t.dtype.kind != "f":
+            return None
+        code = self.c.pick(self.EDGE_FORMS).format(t=self.n(t), d=self.dtype.name)
+        value = eval(code, {"gc": gc, "np": np, self.n(t): t})  # our own table, above
+        return self.add(value, sym, code)
+
     OPS = ["op_unary", "op_unary", "op_guarded", "op_power_number", "op_number", "op_binary", "op_binary",
            "op_where", "op_clip", "op_matmul", "op_reduce", "op_softmax", "op_transpose", "op_reshape",
            "op_expand_squeeze", "op_getitem", "op_concat", "op_cast_or_stop", "op_one_hot_argmax",
            "op_cross_entropy"]
 
 
-def build(choose, dtype="float64", for_grad=False, max_ops=10) -> Case:
-    """A random graph drawn with ``choose``."""
-    b = Builder(choose, dtype, for_grad)
+def build(choose, dtype="float64", for_grad=False, max_ops=10, edges=False) -> Case:
+    """A random graph drawn with ``choose`` (with ``edges``: for edge values, see the top)."""
+    b = Builder(choose, dtype, for_grad, edges)
     b.placeholder(b.shape())
     for _ in range(choose.int(0, 2)):
         b.leaf()
     made = []
+    ops = Builder.OPS + ["op_edge_form"] * 4 if edges else Builder.OPS
     for _ in range(choose.int(1, max_ops)):
-        op = getattr(b, choose.pick(Builder.OPS))
+        op = getattr(b, choose.pick(ops))
         t = op()
         if t is not None:
             made.append(t)
@@ -498,7 +548,7 @@ def build(choose, dtype="float64", for_grad=False, max_ops=10) -> Case:
         if all(t is not o for o in outputs):
             outputs.append(t)
     case = Case(b.dtype, b.placeholders, outputs, b.lines, b.rng.integers(2 ** 31),
-                differentiable=b.differentiable, leaves=b.leaves)
+                differentiable=b.differentiable, leaves=b.leaves, edges=edges)
     case.names = b.names
     case.built = [t for t, _ in b.pool] + b.placeholders
     if for_grad:
@@ -537,9 +587,10 @@ def _close(actual, expected, dtype):
     return bool(np.all(np.abs(actual[finite] - expected[finite]) <= atol * scale + rtol * np.abs(expected[finite])))
 
 
-def check_forward(case, sizes=(0, 1, 3), levels=LEVELS):
+def check_forward(case, sizes=(0, 1, 3), levels=LEVELS, fast_math=False):
     """Compiled at every level, the graph gives the reference's values (or both fail)."""
-    functions = {level: gc.function(case.placeholders, case.outputs, optimize=level) for level in levels}
+    functions = {level: gc.function(case.placeholders, case.outputs, optimize=level, fast_math=fast_math)
+                 for level in levels}
     for size in sizes:
         feed = case.feed(size)
         try:

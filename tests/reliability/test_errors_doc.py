@@ -10,6 +10,7 @@ import pytest
 
 import graphc as gc
 from graphc import keras
+from tests.reliability.saved_files import patch_headers
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -90,6 +91,7 @@ TRIGGERS = {
     "shape-broadcast": lambda tmp: a + b,
     "shape-matmul": lambda tmp: a @ gc.constant(np.zeros((4, 2), np.float32)),
     "shape-reshape": lambda tmp: gc.reshape(gc.constant(np.zeros(6)), (4,)),
+    "shape-too-large": lambda tmp: gc.placeholder((2 ** 40, 1), name="n") + gc.placeholder((1, 2 ** 40), name="m"),
     "axis-range": lambda tmp: gc.reduce_sum(a, axis=2),
     "reduce-empty": lambda tmp: gc.reduce_max(gc.placeholder((3, 0)), axis=1),
     "dtype-unsupported": lambda tmp: gc.placeholder((2,), dtype="complex64"),
@@ -128,6 +130,9 @@ TRIGGERS = {
     "keras-layer-name": lambda tmp: keras.layers.Dense(2, name="a/b"),
     "keras-damaged-file": lambda tmp: (tmp / "bad.keras").write_bytes(b"garbage")
     and keras.load_model(tmp / "bad.keras"),
+    "keras-damaged-entry": lambda tmp: (tmp / "e.keras").write_bytes(
+        patch_headers(_saved(tmp, lambda m: None).read_bytes(), "config.json", flags=1))
+    and keras.load_model(tmp / "e.keras"),
     "keras-edited-file": lambda tmp: keras.load_model(
         _saved(tmp, lambda m: m.update({"weights/0.npy": _npy(np.zeros((3, 3), np.float32))}))),
     "keras-unsafe-file": lambda tmp: keras.load_model(_saved(tmp, _unsafe)),

@@ -1,6 +1,7 @@
 """Faults lose nothing: failed steps leave all state as it was; saves are atomic; bad files fail clearly."""
 import io
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -10,7 +11,7 @@ import graphc as gc
 from graphc import keras
 from graphc.debugging import NumericsChecker, NumericsError
 from graphc.keras import saving
-from tests.reliability.saved_files import config_edit, rewrite_zip
+from tests.reliability.saved_files import config_edit, patch_headers, rewrite_zip
 
 
 def _data(n=64, seed=0):
@@ -266,3 +267,149 @@ def _npy(array):
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("entry, fields, words", [
+    ("config.json", {"flags": 0x1}, ["entry config.json is encrypted"]),
+    ("weights/0.npy", {"flags": 0x41}, ["encrypted"]),  # strong encryption
+    ("weights/0.npy", {"flags": 0x20}, ["flag bits 0x20"]),  # compressed patched data
+    ("config.json", {"method": 99}, ["compressed with method 99", "stored or deflated"]),
+    ("weights/0.npy", {"method": 12}, ["method 12"]),  # bzip2
+    ("weights/0.npy", {"method": 14}, ["method 14"]),  # lzma
+    ("weights/0.npy", {"method": 8}, ["weights/0.npy is damaged"]),  # stored bytes read as deflate
+    ("weights/0.npy", {"crc": 12345}, ["damaged", "CRC"]),
+    ("config.json", {"size": 10}, ["config.json is damaged"]),  # a header that says less than there is
+    ("config.json", {"size": 2 ** 31}, ["would inflate to 2147483648 bytes"]),
+    ("weights/0.npy", {"size": 2 ** 31}, ["larger than variable"]),
+])
+def test_damaged_zip_headers_give_one_clear_error(tmp_path, entry, fields, words):
+    _, path, _ = _saved_model(tmp_path)
+    plain = rewrite_zip(path, tmp_path / "plain.keras", lambda members: None)  # no zip64 fields
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(patch_headers(plain.read_bytes(), entry, **fields))
+    _expect_clear_error(bad, *words)
+
+
+def test_nested_and_duplicate_entries_give_a_clear_error(tmp_path):
+    _, path, _ = _saved_model(tmp_path)
+    nested = rewrite_zip(path, tmp_path / "nested.keras", lambda m: m.update({"weights/a/0.npy": m["weights/0.npy"]}))
+    _expect_clear_error(nested, "unexpected entries", "weights/a/0.npy")
+    twice = tmp_path / "twice.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(twice, "w") as out:
+        for name in source.namelist():
+            out.writestr(name, source.read(name))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            out.writestr("weights/0.npy", source.read("weights/0.npy"))
+    _expect_clear_error(twice, "entries appear twice", "weights/0.npy")
+
+
+def _deflated_copy(path, out, entry, data):
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, data if name == entry else source.read(name))
+    return out
+
+
+@pytest.mark.parametrize("entry, lie", [("weights/0.npy", False), ("config.json", False), ("config.json", True)])
+def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path, entry, lie):
+    """64 MiB of zeros deflate to 64 KiB: refused by its declared size before any
+    inflating, and, where the header lies about the size, read no further than it."""
+    import tracemalloc
+    _, path, _ = _saved_model(tmp_path)
+    bomb = _deflated_copy(path, tmp_path / "bomb.keras", entry, bytes(64 << 20))
+    if lie:
+        bomb.write_bytes(patch_headers(bomb.read_bytes(), entry, size=100))
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        _expect_clear_error(bomb, "damaged" if lie else "larger than variable" if entry != "config.json"
+                            else "would inflate")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
+# ------------------------------------------------------- temporaries, modes
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from graphc import keras
+from graphc.keras import saving
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+model.compile(optimizer="sgd", loss="mse")
+real_write = saving._write_array
+def write_then_die(archive, name, array):
+    real_write(archive, name, array)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed mid-save, after the first array
+saving._write_array = write_then_die
+model.save(sys.argv[1])
+"""
+
+
+def _temporaries(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def _age(path, seconds=60.0):
+    t = path.stat().st_mtime - seconds
+    os.utime(path, (t, t))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or saving.fcntl is None, reason="POSIX locks and signals")
+def test_a_save_killed_mid_write_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    model, path, x = _saved_model(tmp_path)
+    script = tmp_path / "die.py"
+    script.write_text(KILLED_SAVE)
+    run = subprocess.run([sys.executable, str(script), str(path)], cwd=os.getcwd(), capture_output=True,
+                         timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr.decode()
+    (left,) = _temporaries(tmp_path)
+    assert left.startswith(".model.keras.")
+    keras.load_model(path)  # the earlier file is intact
+    _age(tmp_path / left)  # a while later
+    model.save(path)
+    assert _temporaries(tmp_path) == []
+    np.testing.assert_allclose(keras.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.skipif(saving.fcntl is None, reason="POSIX advisory locks")
+def test_a_save_removes_only_dead_temporaries_of_its_own_path(tmp_path):
+    model, path, _ = _saved_model(tmp_path)
+    names = {"dead": ".model.keras.0123abcd.tmp", "live": ".model.keras.89abcdef.tmp",
+             "young": ".model.keras.fedcba98.tmp", "other path": ".other.keras.0123abcd.tmp",
+             "not a token": ".model.keras.0123abcdx.tmp", "no dot": "model.keras.0123abcd.tmp"}
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"partial")
+        if name != names["young"]:
+            _age(tmp_path / name)
+    live = open(tmp_path / names["live"], "rb")  # a save still writing holds this lock
+    try:
+        saving.fcntl.flock(live.fileno(), saving.fcntl.LOCK_EX)
+        model.save(path)
+    finally:
+        live.close()
+    assert _temporaries(tmp_path) == sorted(n for k, n in names.items() if k != "dead")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_files_get_the_permissions_open_would_give(tmp_path, umask):
+    model, _, _ = _saved_model(tmp_path)
+    previous = os.umask(umask)
+    try:
+        new = tmp_path / f"new{umask:o}.keras"
+        model.save(new)
+        with open(tmp_path / "plain", "wb"):
+            pass
+        assert stat.S_IMODE(new.stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode) \
+            == 0o666 & ~umask
+        os.chmod(new, 0o640)  # an existing file keeps its mode, as open(path, "wb") keeps it
+        model.save(new)
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640
+    finally:
+        os.umask(previous)

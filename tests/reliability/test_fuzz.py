@@ -45,6 +45,33 @@ def test_gradients_of_random_graphs_match_finite_differences(data):
     graphgen.check_gradients(case, sizes=(1, 2))
 
 
+EDGE_FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@EDGE_FUZZ
+@given(st.data(), st.sampled_from(["float32", "float64"]))
+def test_at_edge_values_every_level_gives_the_nans_and_infinities_of_the_reference(data, dtype):
+    """0, -0.0, +-inf, NaN and negatives fed to unguarded graphs that hold x / x,
+    exp(log(x)), x * 0.0, comparisons with NaN, ...: levels 1 and 2 agree with
+    level 0 and the reference in NaN, infinities and (closely) finite values."""
+    case = graphgen.build(graphgen.HypothesisChooser(data), dtype, edges=True)
+    assert graphgen.check_forward(case, sizes=(1, 3)) == 6
+
+
+def test_the_edge_value_check_catches_inexact_rewrites():
+    """With fast_math (x - x -> 0, exp(log x) -> x allowed) the same check fails on these seeds."""
+    caught = 0
+    for seed in (1, 6, 15, 24, 32):
+        case = graphgen.build(graphgen.RandomChooser(seed), "float64" if seed % 2 else "float32", edges=True)
+        graphgen.check_forward(case, sizes=(0, 1, 3))
+        try:
+            graphgen.check_forward(case, sizes=(0, 1, 3), levels=(1, 2), fast_math=True)
+        except graphgen.Mismatch:
+            caught += 1
+    assert caught >= 3
+
+
 def test_the_fuzzer_reaches_every_op():
     """The generators are not vacuous: over a fixed set of seeds they build every op kind."""
     seen = set()

@@ -107,3 +107,32 @@ def test_terminate_on_nan_stops_fit_with_a_clear_message(capsys):
     assert 0 < steps_done < epochs * (256 // batch)
     assert len(history.history["loss"]) < epochs
     assert not np.isfinite(history.history["loss"][-1])
+
+
+def test_a_fused_node_names_the_op_the_user_wrote():
+    x = gc.placeholder((3,), dtype="float64", name="x")
+    with gc.name_scope("block"):
+        y = gc.log(x, name="logx") * 2 + 1
+    f = gc.function([x], y, optimize=2, check_numerics=True)
+    (fused,) = [n for n in f.graph.nodes() if not n.op.is_leaf]
+    assert fused.op.name == "elementwise"  # log, multiply and add are one node
+    with pytest.raises(NumericsError) as info:
+        f(np.array([1.0, -1.0, 2.0]))
+    message = str(info.value)
+    assert "node 'block/logx' (op log, scope 'block') produced NaN" in message
+    assert f"inside fused node {fused.name!r}" in message
+    np.testing.assert_allclose(f(np.array([1.0, 3.0, 2.0])), 2 * np.log([1.0, 3.0, 2.0]) + 1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value, culprit, kind", [(-20.0, "root", "NaN"), (1.0, "inverse", "Inf"),
+                                                  (50.0, "grow", "Inf")])
+def test_the_first_part_of_a_fused_chain_that_goes_bad_is_named(value, culprit, kind):
+    x = gc.placeholder((2,), dtype="float32", name="x")
+    root = gc.sqrt(x + 10.0, name="root")               # NaN for x < -10
+    inverse = gc.reciprocal(root - 3.0, name="inverse")  # Inf where root == 3 (x = -1)
+    grow = gc.exp(inverse * gc.square(x) * 10.0, name="grow")  # Inf where it overflows
+    y = grow * 0.5 + root
+    f = gc.function([x], y, optimize=2, check_numerics=True)
+    assert sum(1 for n in f.graph.nodes() if not n.op.is_leaf) == 1
+    with pytest.raises(NumericsError, match=rf"node '{culprit}' \(op \w+, scope '<root>'\) produced {kind}"):
+        f(np.array([0.5, value if culprit != "inverse" else -1.0], np.float32))
