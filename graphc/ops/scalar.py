@@ -236,7 +236,11 @@ class NumpyPrinter(StrPrinter):
             return f"1 / np.sqrt({self._print(base)})"
         if exp == -1:
             return f"1 / {self._arg(base)}"
-        return f"{self._arg(base)}**{self._arg(exp)}"
+        if exp.is_Integer:
+            return f"{self._arg(base)}**{self._arg(exp)}"
+        # numpy's ufunc, not ``**``: a numpy scalar's ** follows C pow ((-inf)**0.5 is inf),
+        # an array's is the ufunc (nan); a 0-d value must compute as an array does
+        return f"np.power({self._print(base)}, {self._print(exp)})"
 
     def _print_Relational(self, expr):
         return f"{self._arg(expr.lhs)} {_RELATIONS[expr.rel_op]} {self._arg(expr.rhs)}"
