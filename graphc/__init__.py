@@ -48,10 +48,6 @@ def convert_to_tensor(value, dtype=None, name=None) -> Tensor:
     return constant(value, dtype=dtype, name=name or "constant")  # noqa: F405
 
 
-def identity(x) -> Tensor:
-    return convert_to_tensor(x)
-
-
 def __getattr__(name):
     # ``import graphc as tf; tf.keras`` works as it does in TensorFlow, while the
     # core itself never imports the front end.

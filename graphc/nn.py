@@ -1,11 +1,11 @@
 """TensorFlow's ``tf.nn`` names: activations and fused neural-network ops."""
-from graphc.ops.elementwise import abs, exp, minimum, relu, sigmoid, softplus, tanh, where
+from graphc.ops.elementwise import abs, exp, maximum, minimum, relu, rsqrt, sigmoid, softplus, square, tanh, where
 from graphc.ops.nn import (softmax_cross_entropy_with_logits,
                            sparse_softmax_cross_entropy_with_logits)
 from graphc.ops.reduce import log_softmax, reduce_sum, softmax
 
 __all__ = ["relu", "relu6", "elu", "selu", "silu", "swish", "leaky_relu", "gelu", "softsign", "sigmoid",
-           "softplus", "tanh", "softmax", "log_softmax", "l2_loss", "sigmoid_cross_entropy_with_logits",
+           "softplus", "tanh", "softmax", "log_softmax", "l2_loss", "l2_normalize", "sigmoid_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits"]
 
 
@@ -49,6 +49,12 @@ def softsign(x):
 def l2_loss(t):
     """``sum(t ** 2) / 2``."""
     return reduce_sum(t * t) / 2.0
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12):
+    """``x / sqrt(max(sum(x ** 2, axis), epsilon))``: unit vectors along ``axis``
+    (all axes if None); a zero vector stays zero (rsqrt(0) is never computed)."""
+    return x * rsqrt(maximum(reduce_sum(square(x), axis=axis, keepdims=True), epsilon))
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None):

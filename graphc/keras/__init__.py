@@ -8,15 +8,18 @@
     model.fit(x_train, y_train, epochs=5, batch_size=128)
     print(model.train_function.source)   # the whole training step as numpy code
 
-Modules, one job each: layers, models (Sequential, Model), trainer (compile,
-fit, evaluate, predict), losses, optimizers, metrics, callbacks, progbar,
-initializers, activations, saving, utils.
+Modules, one job each: layers (base, core, merging), models (Sequential,
+Model), trainer (compile, fit, evaluate, predict), losses, optimizers,
+metrics, callbacks, progbar, initializers, activations, registry (custom
+objects by name), saving, utils.
 """
 from graphc.keras import (activations, callbacks, initializers, layers, losses, metrics, models,
-                          optimizers, saving, utils)
+                          optimizers, registry, saving, utils)
 from graphc.keras.layers import Input, InputLayer, Layer
 from graphc.keras.models import Model, Sequential
+from graphc.keras.registry import register_keras_serializable
 from graphc.keras.saving import load_model
 
 __all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-           "saving", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential", "load_model"]
+           "registry", "saving", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential",
+           "load_model", "register_keras_serializable"]

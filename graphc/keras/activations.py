@@ -1,11 +1,12 @@
 """Activation functions by name, built from graphc ops.
 
 ``get("relu")`` gives the function; ``serialize(fn)`` gives its name back
-(only named activations can be saved).
+(only named and registered activations can be saved).
 """
 from __future__ import annotations
 
 import graphc as gc
+from graphc.keras import registry
 
 
 def linear(x):
@@ -86,19 +87,23 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        try:
-            return ALL[identifier]
-        except KeyError:
-            raise ValueError(f"Unknown activation function: {identifier!r}; "
-                             f"known: {', '.join(sorted(ALL))}") from None
+        found = ALL.get(identifier) or registry.lookup(identifier)
+        if not callable(found) or isinstance(found, type):
+            raise ValueError(f"Unknown activation function: {identifier!r}; known: {', '.join(sorted(ALL))} "
+                             "(or one registered with keras.saving.register_keras_serializable)")
+        return found
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
 
 
 def serialize(fn) -> str:
+    """The name ``get`` takes back: a built-in's, or a registered function's "package>name"."""
     for name, f in ALL.items():
         if f is fn:
             return "silu" if f is silu else name
+    if registry.is_registered(fn):
+        return registry.get_registered_name(fn)
     raise ValueError(f"activation {getattr(fn, '__name__', fn)!r} is not one of the named activations "
-                     f"({', '.join(sorted(ALL))}), so it cannot be saved")
+                     f"({', '.join(sorted(ALL))}): register it with keras.saving.register_keras_serializable() "
+                     "to save it")

@@ -48,7 +48,7 @@ import numpy as np
 
 import graphc as gc
 from graphc.graph import Tensor
-from graphc.keras import utils
+from graphc.keras import registry, utils
 from graphc.ops.elementwise import TABLE, Elementwise
 from graphc.ops.reduce import Softmax, num_elements
 from graphc.types import broadcast_shapes, format_shape, normalize_axis
@@ -361,9 +361,8 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 
 def _l2_normalize(x: Tensor, axis: int) -> Tensor:
-    # Keras: x * minimum(rsqrt(sum(x^2)), 1 / eps); the same value as rsqrt of the
-    # clamped sum, which never evaluates rsqrt(0) (a zero vector stays zero)
-    return x * gc.rsqrt(gc.maximum(gc.reduce_sum(gc.square(x), axis=axis, keepdims=True), EPSILON * EPSILON))
+    # Keras: x * minimum(rsqrt(sum(x^2)), 1 / eps): the same value as rsqrt of the sum clamped at eps^2
+    return gc.nn.l2_normalize(x, axis=axis, epsilon=EPSILON * EPSILON)
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -785,13 +784,14 @@ _BUILT_IN.update(mse=mse, MSE=mse, mae=mae, MAE=mae, mape=mape, MAPE=mape, msle=
                  bce=bce, BCE=bce)
 
 
-def _lookup(name, custom_objects=None):
-    """The loss class or function called ``name`` (None if there is none): from
-    ``custom_objects``, else a built-in. Every name is resolved here, so a
-    registry of custom objects plugs in at this one place."""
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    return _BUILT_IN.get(name)
+def _lookup(name, custom_objects=None, registered_name=None):
+    """The loss class or function called ``name`` (None if there is none): a custom
+    object (registered, in a custom object scope, or in ``custom_objects``), else a
+    built-in. Every name is resolved here."""
+    found = registry.lookup(name, registered_name, custom_objects)
+    if found is not None:
+        return found
+    return _BUILT_IN.get(name) if registered_name is None else None
 
 
 def _name_of(obj):
@@ -840,17 +840,24 @@ def loss_object(identifier) -> Loss | None:
 
 
 def serialize(loss) -> dict:
-    """The config of a built-in loss object or function (Keras 3's layout)."""
+    """The config of a built-in or registered loss object or function (Keras 3's layout)."""
     if isinstance(loss, Loss):
+        if registry.is_registered(type(loss)):
+            return {"module": None, "class_name": type(loss).__name__, "config": loss.get_config(),
+                    "registered_name": registry.get_registered_name(type(loss))}
         name = _name_of(type(loss))
         if name is not None:
             return {"module": "keras.losses", "class_name": name, "config": loss.get_config(),
                     "registered_name": None}
+    elif callable(loss) and registry.is_registered(loss):
+        return {"module": None, "class_name": "function", "config": loss.__name__,
+                "registered_name": registry.get_registered_name(loss)}
     elif callable(loss) and _name_of(loss) is not None:
         return {"module": "keras.losses", "class_name": "function", "config": _name_of(loss),
                 "registered_name": None}
     name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or repr(loss)
-    raise ValueError(f"loss {str(name)[:100]!r} is a custom loss, not a built-in one, so it cannot be saved by name")
+    raise ValueError(f"loss {str(name)[:100]!r} is a custom loss: register it with "
+                     "@keras.saving.register_keras_serializable() to save it")
 
 
 def deserialize(config, custom_objects=None):
@@ -864,13 +871,15 @@ def deserialize(config, custom_objects=None):
         return obj() if inspect.isclass(obj) else obj
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise ValueError(f"unknown or malformed loss config {str(config)[:200]}")
+    registered = config.get("registered_name")
+    registered = registered if isinstance(registered, str) else None
     if config["class_name"] == "function":
         name = config.get("config")
-        obj = _lookup(name, custom_objects) if isinstance(name, str) else None
+        obj = _lookup(name, custom_objects, registered) if isinstance(name, str) else None
         if obj is None or inspect.isclass(obj):
             raise ValueError(f"unknown loss function {str(name)[:100]!r} in config {str(config)[:200]}")
         return obj
-    cls = _lookup(config.get("registered_name") or config["class_name"], custom_objects)
+    cls = _lookup(config["class_name"], custom_objects, registered)
     if not (inspect.isclass(cls) and issubclass(cls, Loss)):
         raise ValueError(f"unknown loss class {config['class_name'][:100]!r}; known: "
                          f"{', '.join(c.__name__ for c in _CLASSES)}")

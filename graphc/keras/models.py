@@ -1,52 +1,76 @@
 """Models: Sequential, functional Model(inputs, outputs), and subclassed Model.
 
-A model is a layer that knows how to run its layers on a symbolic input
-(``_run(x, training)``) plus the training loop (``Trainer``). Each compiled
-step re-runs the layers on a fresh placeholder, so Dropout can be on in the
-training step and off in the others while the weights are shared.
+A model is a layer whose call runs other layers, plus the training loop
+(``Trainer``). Its inputs and outputs are structures (one tensor, a list,
+or a dict), described once it is built by ``input_specs`` and
+``output_specs``: TensorSpecs named after the inputs and the outputs (an
+output is named after the layer that made it, or its key in a dict). Each
+compiled step calls the model on fresh placeholders, so Dropout can be on
+in the training step and off in the others while the weights are shared.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import graphc as gc
+from graphc import nest
 from graphc.graph import Tensor, absolute_scope, make_tensor
 from graphc.keras import layers as layers_module
-from graphc.keras import utils
-from graphc.keras.layers import InputLayer, Layer, history, input_layer_of
+from graphc.keras import registry, utils
+from graphc.keras.layers import InputLayer, Layer, input_layer_of, record_of
+from graphc.keras.layers.base import (accepts_training, decode_specs, encode_specs, _training_stack)
 from graphc.keras.trainer import Trainer
 from graphc.ops.leaves import PlaceholderOp
+from graphc.tracing import TensorSpec
 from graphc.types import format_shape
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        d is None or isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in value)
+
+
+def shape_text(shapes) -> str:
+    """A shape, or a structure of shapes (a layer with several outputs), as text."""
+    if shapes is None:
+        return "?"
+    if _is_shape(shapes):
+        return format_shape(tuple(shapes))
+    if isinstance(shapes, dict):
+        return "{" + ", ".join(f"{k}: {shape_text(v)}" for k, v in shapes.items()) + "}"
+    return "[" + ", ".join(shape_text(s) for s in shapes) + "]"
+
+
+def _unique(names: list) -> list:
+    seen: dict = {}
+    result = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        result.append(name if count == 0 else f"{name}_{count}")
+    return result
 
 
 class Model(Trainer, Layer):
     """Base model. ``Model(inputs, outputs)`` builds a functional model; subclass it
     (layers as attributes, a ``call(inputs, training=None)``) for a custom one."""
 
+    _scoped = False  # the layers of a model keep their own names (dense/kernel), as in Keras
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs):
-            return object.__new__(Functional)
-        return object.__new__(cls)
+            cls = Functional
+        return Layer.__new__(cls, *args, **kwargs)
 
-    def __init__(self, *args, name=None, trainable=True, **kwargs):
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
         if args or kwargs:
             raise TypeError(f"Model: unexpected arguments {args or ''}{kwargs or ''}; use "
                             "keras.Model(inputs, outputs) or subclass Model")
-        object.__setattr__(self, "_tracked", [])
         Layer.__init__(self, name=name or utils.unique_name(utils.snake_case(type(self).__name__)),
-                       trainable=trainable)
+                       trainable=trainable, dtype=dtype)
         self._init_trainer()
-        self._input_batch_shape = None
-        self._output_tensor_shape = None
+        self._output_specs = None
         self._input_name = "input_layer"
-
-    def __setattr__(self, key, value):
-        tracked = self.__dict__.get("_tracked")
-        if tracked is not None and isinstance(value, Layer) and value is not self and value not in tracked:
-            tracked.append(value)
-        elif tracked is not None and isinstance(value, (list, tuple)):
-            tracked.extend(v for v in value if isinstance(v, Layer) and v not in tracked)
-        object.__setattr__(self, key, value)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
@@ -54,7 +78,10 @@ class Model(Trainer, Layer):
     # ------------------------------------------------------------ layers
     @property
     def layers(self) -> list:
-        return list(self._tracked)
+        return list(self._sublayers)
+
+    def _tracked_layers(self) -> list:
+        return self.layers
 
     def get_layer(self, name=None, index=None):
         if index is not None:
@@ -64,92 +91,154 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in self.layers]}")
 
-    def _layer_weights(self, kind: str) -> list:
-        """The layers' ``kind`` weights in order, each once (layers may share one)."""
-        seen, result = set(), []
-        for layer in self.layers:
-            for w in getattr(layer, kind):
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    result.append(w)
-        return result
+    # ------------------------------------------------------------ structure
+    @property
+    def input_specs(self):
+        """A TensorSpec per input (batch dimension None), in the structure the model takes."""
+        self._require_built("input_specs")
+        return self._build_specs
 
     @property
-    def weights(self) -> list:
-        return self._layer_weights("weights")
+    def output_specs(self):
+        """A TensorSpec per output, named as the losses and metrics of that output are."""
+        self._require_built("output_specs")
+        return self._output_specs
 
     @property
-    def trainable_weights(self) -> list:
-        return self._layer_weights("trainable_weights") if self.trainable else []
+    def output_names(self) -> list:
+        return [spec.name for spec in nest.flatten(self.output_specs)]
 
-    @property
-    def non_trainable_weights(self) -> list:
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
-
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-
-    def set_weights(self, weights) -> None:
-        Layer.set_weights(self, weights)
-
-    # ------------------------------------------------------------ shapes
     @property
     def input_shape(self):
-        self._require_built("input_shape")
-        return self._input_batch_shape
+        return nest.map_structure(lambda s: s.shape, self.input_specs)
 
     @property
     def output_shape(self):
-        self._require_built("output_shape")
-        return self._output_tensor_shape
+        return nest.map_structure(lambda s: s.shape, self.output_specs)
 
-    @property
-    def _input_dtype(self):
-        return "float32"
+    def _input_names(self, structure) -> object:
+        """Names for inputs given as ``structure`` (dict keys, else input_layer, input_layer_1, ...)."""
+        if isinstance(structure, dict):
+            return {key: str(key) for key in structure}
+        count = len(nest.flatten(structure))
+        names = iter(_unique([self._input_name] * count))
+        return nest.map_structure(lambda _: next(names), structure)
 
-    @property
-    def _output_dtype(self):
-        return "float32"
+    def _specs_from_shapes(self, input_shape):
+        """Input specs from a shape, or a list or dict of shapes (the batch dimension becomes None)."""
+        def spec(shape, name):
+            if not _is_shape(shape):
+                raise ValueError(f"model {self.name!r}: build needs input shapes such as (None, 784) or a list "
+                                 f"or dict of them, got {input_shape!r:.200}")
+            shape = tuple(shape)
+            return TensorSpec(((None,) + shape[1:]) if shape else (), "float32", name=name)
 
-    # ------------------------------------------------------------ running
+        if _is_shape(input_shape):
+            return spec(input_shape, self._input_name)
+        if isinstance(input_shape, dict):
+            return {key: spec(shape, str(key)) for key, shape in input_shape.items()}
+        if isinstance(input_shape, (list, tuple)) and input_shape:
+            names = _unique([self._input_name] * len(input_shape))
+            return [spec(shape, name) for shape, name in zip(input_shape, names)]
+        return spec(input_shape, self._input_name)
+
+    # ------------------------------------------------------------ building
     def build(self, input_shape=None):
-        """Make the weights by running the layers once on a placeholder of ``input_shape``."""
+        """Make the weights by calling the model once on placeholders of ``input_shape``."""
         if self.built:
             return
         if input_shape is None:
             raise ValueError(f"model {self.name!r}: build needs an input shape, e.g. build((None, 784))")
-        input_shape = tuple(input_shape)
-        batch_shape = (None,) + tuple(None if d is None else int(d) for d in input_shape[1:])
-        x = gc.placeholder(batch_shape, dtype=self._input_dtype, name=self._input_name)
-        out = self._run(x, training=None)
-        self._input_batch_shape = batch_shape
-        self._output_tensor_shape = out.shape
+        self._build_from_specs(self._specs_from_shapes(input_shape))
+
+    def _build_for(self, args):
+        first = args[0]
+        specs = [TensorSpec((None,) + tuple(t.shape[1:]) if t.ndim else (), t.dtype, name=name)
+                 for t, name in zip(nest.flatten(first), nest.flatten(self._input_names(first)))]
+        self._build_from_specs(nest.pack_sequence_as(first, specs))
+
+    def _build_from_specs(self, specs):
+        placeholders = nest.map_structure(lambda s: gc.placeholder(s.shape, s.dtype, name=s.name), specs)
+        self._build_specs = specs  # the call below checks its inputs against these
+        try:
+            outputs = self._call_layers(placeholders, training=None)
+        except BaseException:
+            self._build_specs = None
+            raise
+        self._output_specs = self._specs_of_outputs(outputs)
         self.built = True
 
-    def _run(self, x, training=None):
-        if "training" in layers_module._call_parameters(type(self)):
-            return self.call(x, training=training)
-        return self.call(x)
+    def _call_layers(self, inputs, training):
+        """``call`` with ``training`` passed on to the layers it calls."""
+        stack = _training_stack()
+        stack.append(training)
+        try:
+            if accepts_training(type(self)):
+                return self.call(inputs, training=training)
+            return self.call(inputs)
+        finally:
+            stack.pop()
+
+    def _specs_of_outputs(self, outputs):
+        """Output specs named after their dict key, else the layer that made them (unique)."""
+        leaves = nest.flatten(outputs)
+        if not leaves or not all(isinstance(t, Tensor) for t in leaves):
+            raise TypeError(f"model {self.name!r}: call must return a tensor or a structure of tensors, "
+                            f"got {outputs!r:.200}")
+        if isinstance(outputs, dict) and all(not nest.is_nested(v) for v in outputs.values()):
+            names = [str(key) for key in outputs]
+        else:
+            names = []
+            for i, t in enumerate(leaves):
+                found = record_of(t)
+                names.append(found[0].layer.name if found else f"output_{i}")
+            names = _unique(names)
+        specs = [TensorSpec((None,) + tuple(t.shape[1:]) if t.ndim else (), t.dtype, name=name)
+                 for t, name in zip(leaves, names)]
+        return nest.pack_sequence_as(outputs, specs)
+
+    def _check_input(self, inputs):
+        specs = self._build_specs
+        if specs is None:
+            return
+        flat = self._flatten_inputs(inputs, "call")
+        for t, spec in zip(flat, nest.flatten(specs)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"model {self.name!r}: input {spec.name!r} must be a tensor, got {t!r:.100}")
+            if t.ndim != len(spec.shape) or any(d is not None and s is not None and d != s
+                                                 for d, s in zip(spec.shape[1:], t.shape[1:])):
+                raise ValueError(f"Input {spec.name!r} of model {self.name!r} is incompatible with the model: "
+                                 f"expected shape {format_shape(spec.shape)}, got {t.name!r} of shape "
+                                 f"{format_shape(t.shape)}")
+
+    def _flatten_inputs(self, inputs, what: str) -> list:
+        """The leaves of ``inputs`` in the order of the input specs: a dict by input
+        name, a list or tuple in order, a single tensor or array for one input."""
+        specs = nest.flatten(self._build_specs)
+        names = [spec.name for spec in specs]
+        if isinstance(inputs, dict):
+            unknown = [k for k in inputs if k not in names]
+            missing = [n for n in names if n not in inputs]
+            if unknown or missing:
+                raise ValueError(f"{what}: model {self.name!r} has inputs {names}; got a dict with keys "
+                                 f"{list(inputs)}" + (f" (missing {missing})" if missing else "")
+                                 + (f" (unknown {unknown})" if unknown else ""))
+            return [inputs[n] for n in names]
+        flat = nest.flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(specs):
+            raise ValueError(f"{what}: model {self.name!r} expects {len(specs)} input(s) {names}, got "
+                             f"{len(flat)}: {nest.describe(inputs) if nest.is_nested(inputs) else 'one'}")
+        return flat
+
+    def _run(self, inputs, training=None):
+        return self(inputs, training=training)
 
     def call(self, inputs, training=None):
         raise NotImplementedError(f"model {self.name!r}: a subclassed Model must define call(inputs, training=None)")
 
-    def __call__(self, inputs, training=None):
-        symbolic = isinstance(inputs, Tensor)
-        x = inputs if symbolic else gc.constant(np.asarray(inputs, dtype=self._input_dtype))
-        if not self.built:
-            self.build(x.shape)
-        out = self._run(x, training=training)
-        self.output_shape_seen = out.shape
-        if symbolic:
-            history[out] = (self, (x,))
-        return out
-
     # ------------------------------------------------------------ summary
     def _summary_rows(self) -> list:
-        return [(f"{layer.name} ({type(layer).__name__})",
-                 format_shape(layer.output_shape_seen) if layer.output_shape_seen is not None else "?",
+        return [(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape_seen),
                  layer.count_params() if layer.built else 0) for layer in self.layers]
 
     def summary(self, line_length=None, positions=None, print_fn=None):
@@ -161,11 +250,14 @@ class Model(Trainer, Layer):
             raise ValueError(f"model {self.name!r} has not yet been built. Build the model first by calling "
                              "`build()` or by calling the model on a batch of data (or start it with keras.Input).")
         # names may hold terminal escape sequences, carriage returns, ...: shown escaped
-        rows = [(utils.display_text(name), shape, params) for name, shape, params in self._summary_rows()]
-        heads = ("Layer (type)", "Output Shape", "Param #")
+        rows = [tuple(utils.display_text(cell) if isinstance(cell, str) else cell for cell in row)
+                for row in self._summary_rows()]
+        heads = ("Layer (type)", "Output Shape", "Param #", "Connected to")[:max(3, *(len(r) for r in rows))]
         widths = [max(31, *(len(r[0]) for r in rows)), max(22, *(len(r[1]) for r in rows)), 13]
+        if len(heads) > 3:
+            widths.append(max(20, *(len(r[3]) for r in rows)))
         if line_length:
-            widths[0] = max(widths[0], line_length - widths[1] - widths[2] - 10)
+            widths[0] = max(widths[0], line_length - sum(widths[1:]) - 3 * len(widths) - 1)
         fancy = _can_print("┏━┳┓┃┡╇┩│├┼┤└┴┘")
         box = dict(zip("tl t tm tr v hl hm hr sv ml mm mr bl bm br".split(),
                        "┏ ━ ┳ ┓ ┃ ┡ ╇ ┩ │ ├ ┼ ┤ └ ┴ ┘".split() if fancy else
@@ -177,12 +269,13 @@ class Model(Trainer, Layer):
 
         def line(cells, bar):
             texts = [f" {cells[0]:<{widths[0]}} ", f" {cells[1]:<{widths[1]}} ", f" {cells[2]:>{widths[2]}} "]
+            texts += [f" {cell:<{width}} " for cell, width in zip(cells[3:], widths[3:])]
             return bar + bar.join(texts) + bar
 
         out = [f'Model: "{utils.display_text(self.name)}"', rule(box["tl"], box["t"], box["tm"], box["tr"]),
                line(heads, box["v"]), rule(box["hl"], box["t"], box["hm"], box["hr"])]
-        for i, (name, shape, params) in enumerate(rows):
-            out.append(line((name, shape, f"{params:,}"), box["sv"]))
+        for i, row in enumerate(rows):
+            out.append(line((row[0], row[1], f"{row[2]:,}") + tuple(row[3:]), box["sv"]))
             if i < len(rows) - 1:
                 out.append(rule(box["ml"], dash, box["mm"], box["mr"]))
         out.append(rule(box["bl"], dash, box["bm"], box["br"]))
@@ -200,6 +293,12 @@ class Model(Trainer, Layer):
         return "\n".join(out)
 
     # ------------------------------------------------------------ saving
+    def get_build_config(self):
+        return None if not self.built else encode_specs(self._build_specs)
+
+    def build_from_config(self, config) -> None:
+        self._build_from_specs(decode_specs(config))
+
     def save(self, filepath, overwrite=True):
         """Write architecture (JSON), weights and optimizer state (arrays) to one zip file, atomically."""
         from graphc.keras import saving
@@ -270,19 +369,23 @@ class Sequential(Model):
             self._input_layer = InputLayer(shape=declared)
             self._input_name = self._input_layer.name
         self._stack.append(layer)
-        self.built = False
-        self._reset_functions()
+        self._unbuild()
         if self._input_layer is not None:
             self.build(self._input_layer.batch_shape)
+
+    def _unbuild(self):
+        self.built = False
+        self._build_specs = self._output_specs = None
+        self._reset_functions()
 
     def pop(self):
         if not self._stack:
             raise TypeError("There are no layers in the model.")
+        specs = self._build_specs
         layer = self._stack.pop()
-        self._reset_functions()
-        self.built = False
-        if self._stack and self._input_batch_shape is not None:
-            self.build(self._input_batch_shape)
+        self._unbuild()
+        if self._stack and specs is not None:
+            self._build_from_specs(specs)
         return layer
 
     def build(self, input_shape=None):
@@ -300,15 +403,12 @@ class Sequential(Model):
             x = layer(x, training=training)
         return x
 
-    def _summary_rows(self):
-        return Model._summary_rows(self)
-
     def get_config(self) -> dict:
         layer_configs = []
         if self.built:
-            shape = self._input_layer.batch_shape if self._input_layer else self._input_batch_shape
+            spec = self._build_specs
             layer_configs.append({"class_name": "InputLayer",
-                                  "config": {"batch_shape": list(shape), "dtype": "float32",
+                                  "config": {"batch_shape": list(spec.shape), "dtype": spec.dtype.name,
                                              "name": self._input_name}})
         layer_configs += [layers_module.serialize(layer) for layer in self._stack]
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs}
@@ -329,56 +429,62 @@ class Sequential(Model):
 class Functional(Model):
     """A model from symbolic tensors: ``Model(inputs=keras.Input((784,)), outputs=y)``.
 
-    The layer calls that lead from inputs to outputs were recorded; running
-    the model replays them (and any plain graphc ops between them) on new
-    inputs.
+    ``inputs`` and ``outputs`` are a tensor, a list or a dict of them. The
+    layer calls that lead from inputs to outputs were recorded; calling the
+    model replays them (and any plain graphc ops between them) on new inputs.
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
         Model.__init__(self, name=name or utils.unique_name("functional"), trainable=trainable)
-        inputs_list = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        outputs_list = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        if len(inputs_list) != 1 or len(outputs_list) != 1:
-            raise NotImplementedError("graphc.keras models have one input and one output for now")
-        for t in inputs_list:
+        flat_inputs, flat_outputs = nest.flatten(inputs), nest.flatten(outputs)
+        if not flat_inputs or not flat_outputs:
+            raise ValueError(f"Model {self.name!r}: needs at least one input and one output")
+        for t in flat_inputs:
             if input_layer_of(t) is None:
-                raise ValueError(f"Model inputs must come from keras.Input(), got {t!r}")
-        for t in outputs_list:
+                raise ValueError(f"Model inputs must come from keras.Input(), got {t!r:.200}")
+        if len({id(t) for t in flat_inputs}) != len(flat_inputs):
+            raise ValueError(f"Model {self.name!r}: an input appears more than once in inputs")
+        for t in flat_outputs:
             if not isinstance(t, Tensor):
                 raise TypeError(f"Model outputs must be symbolic tensors, got {type(t).__name__}")
-        self._inputs, self._outputs = inputs_list, outputs_list
+        self._inputs_struct, self._outputs_struct = inputs, outputs
+        self._inputs, self._outputs = flat_inputs, flat_outputs
         self._steps = self._trace()
+        self._record_of = {id(t): found for kind, t, found in self._steps if found is not None}
         seen = []
-        for kind, t, record in self._steps:
-            if kind in ("input", "layer") and record[0] not in seen:
-                seen.append(record[0])
+        for kind, t, found in self._steps:
+            if kind in ("input", "layer") and not any(found[0].layer is layer for layer in seen):
+                seen.append(found[0].layer)
         names = [layer.name for layer in seen]
         if len(set(names)) != len(names):
             raise ValueError(f"The layer names in a model must be unique, got {names}")
-        self._tracked[:] = seen
-        self._input_name = input_layer_of(inputs_list[0]).name
-        self._input_batch_shape = inputs_list[0].shape
-        self._output_tensor_shape = outputs_list[0].shape
+        self._sublayers[:] = seen
+        self._input_name = input_layer_of(flat_inputs[0]).name
+        names = (dict(zip(inputs, inputs)) if isinstance(inputs, dict)
+                 else nest.pack_sequence_as(inputs, [input_layer_of(t).name for t in flat_inputs]))
+        self._build_specs = nest.pack_sequence_as(inputs, [
+            TensorSpec(t.shape, t.dtype, name=str(name)) for t, name in zip(flat_inputs, nest.flatten(names))])
+        self._output_specs = self._specs_of_outputs(outputs)
         self.built = True
 
     @property
-    def inputs(self):
+    def inputs(self) -> list:
         return list(self._inputs)
 
     @property
-    def outputs(self):
+    def outputs(self) -> list:
         return list(self._outputs)
 
     @property
     def input(self):
-        return self._inputs[0]
+        return self._inputs_struct
 
     @property
     def output(self):
-        return self._outputs[0]
+        return self._outputs_struct
 
     def _trace(self) -> list:
-        """Steps from inputs to outputs: ("input"|"layer"|"op"|"leaf", tensor, record), inputs first."""
+        """Steps from inputs to outputs: ("input"|"layer"|"op"|"leaf", tensor, (record, index)), inputs first."""
         input_ids = {id(t) for t in self._inputs}
         order, done, steps = [], set(), {}
         stack = [(t, False) for t in reversed(self._outputs)]
@@ -390,12 +496,13 @@ class Functional(Model):
                 done.add(id(t))
                 order.append(t)
                 continue
+            found = record_of(t)
             if id(t) in input_ids:
-                steps[id(t)] = ("input", t, history[t])
+                steps[id(t)] = ("input", t, found)
                 children = ()
-            elif t in history and not isinstance(history[t][0], InputLayer):
-                steps[id(t)] = ("layer", t, history[t])
-                children = history[t][1]
+            elif found and not isinstance(found[0].layer, InputLayer):
+                steps[id(t)] = ("layer", t, found)
+                children = found[0].input_tensors()
             elif t.op.is_leaf:
                 if isinstance(t.op, PlaceholderOp):
                     raise ValueError(f"Graph disconnected: the outputs depend on input {t.name!r}, which is not "
@@ -409,16 +516,22 @@ class Functional(Model):
             stack.extend((c, False) for c in reversed(children) if id(c) not in done)
         return [steps[id(t)] for t in order]
 
-    def _run(self, x, training=None):
-        mapped = {id(self._inputs[0]): x}
-        for kind, t, record in self._steps:
+    def call(self, inputs, training=None):
+        mapped = {id(p): t for p, t in zip(self._inputs, self._flatten_inputs(inputs, "call"))}
+        replayed: dict = {}  # id(record) -> the replayed call's outputs, flat
+        for kind, t, found in self._steps:
             if kind == "input":
                 continue
             if kind == "leaf":
                 mapped[id(t)] = t
             elif kind == "layer":
-                layer, ins = record
-                mapped[id(t)] = layer(*[mapped[id(i)] for i in ins], training=training)
+                record, index = found
+                outputs = replayed.get(id(record))
+                if outputs is None:
+                    args, kwargs = nest.map_structure(
+                        lambda a: mapped[id(a)] if isinstance(a, Tensor) else a, (record.args, record.kwargs))
+                    outputs = replayed[id(record)] = nest.flatten(record.layer(*args, **kwargs))
+                mapped[id(t)] = outputs[index]
             else:
                 new_inputs = [mapped[id(i)] for i in t.inputs]
                 if all(a is b for a, b in zip(new_inputs, t.inputs)):
@@ -426,25 +539,55 @@ class Functional(Model):
                 else:
                     with absolute_scope(t.scope):
                         mapped[id(t)] = make_tensor(t.op, new_inputs, t.name.rpartition("/")[2])
-        return mapped[id(self._outputs[0])]
+        return nest.pack_sequence_as(self._outputs_struct, [mapped[id(t)] for t in self._outputs])
 
     def build(self, input_shape=None):
         pass  # built from its symbolic inputs
 
+    def _summary_rows(self) -> list:
+        rows = Model._summary_rows(self)
+        if all(len(self._inbound(layer)) <= 1 for layer in self.layers) and len(self._inputs) == 1:
+            return rows
+        return [row + (", ".join(self._inbound(layer)) or "-",) for row, layer in zip(rows, self.layers)]
+
+    def _inbound(self, layer) -> list:
+        """Names of the layers whose outputs ``layer`` takes, as ``name[call][output]``."""
+        calls = []
+        for kind, t, found in self._steps:
+            if kind == "layer" and found[0].layer is layer and not any(found[0] is c for c in calls):
+                calls.append(found[0])
+        names = []
+        for record in calls:
+            for t in record.input_tensors():
+                source = self._record_of.get(id(t))
+                if source is not None:
+                    names.append(f"{source[0].layer.name}[0][{source[1]}]")
+        return names
+
+    # ------------------------------------------------------------ config
     def get_config(self) -> dict:
-        layers, index_of_layer, nodes, node_of = [], {}, [], {}
-        for kind, t, record in self._steps:
+        layers, index_of_layer, nodes, node_of_record = [], {}, [], {}
+
+        def ref(t):
+            record, index = self._record_of[id(t)]
+            return {"tensor": [node_of_record[id(record)], index]}
+
+        for kind, t, found in self._steps:
             if kind in ("op", "leaf"):
                 raise ValueError(f"model {self.name!r} applies graphc op {t.op.name!r} ({t.name!r}) outside a "
                                  "layer, so its architecture cannot be saved; wrap it in a layer")
-            layer = record[0]
-            if id(layer) not in index_of_layer:
-                index_of_layer[id(layer)] = len(layers)
-                layers.append(layers_module.serialize(layer))
-            node_of[id(t)] = len(nodes)
-            nodes.append({"layer": index_of_layer[id(layer)], "inputs": [node_of[id(i)] for i in record[1]]})
+            record = found[0]
+            if id(record) in node_of_record:
+                continue
+            if id(record.layer) not in index_of_layer:
+                index_of_layer[id(record.layer)] = len(layers)
+                layers.append(layers_module.serialize(record.layer))
+            call = _encode((record.args, record.kwargs), ref, f"a call of layer {record.layer.name!r}")
+            node_of_record[id(record)] = len(nodes)
+            nodes.append({"layer": index_of_layer[id(record.layer)], "call": call})
         return {"name": self.name, "trainable": self.trainable, "layers": layers, "nodes": nodes,
-                "inputs": [node_of[id(t)] for t in self._inputs], "outputs": [node_of[id(t)] for t in self._outputs]}
+                "inputs": _encode(self._inputs_struct, ref, "inputs"),
+                "outputs": _encode(self._outputs_struct, ref, "outputs")}
 
     @classmethod
     def from_config(cls, config, depth=0):
@@ -452,50 +595,104 @@ class Functional(Model):
         if not isinstance(layer_configs, list) or not isinstance(nodes, list):
             raise ValueError("a Functional config needs lists 'layers' and 'nodes'")
         built_layers = [layers_module.deserialize(c, depth) for c in layer_configs]
-        tensors = []
+        outputs_of_node: list = []
+
+        def tensor_of(reference):
+            node, index = reference
+            if not _is_index(node, len(outputs_of_node)) or not _is_index(index, len(outputs_of_node[node])):
+                raise ValueError(f"the functional config refers to a missing node output {reference!r:.100}")
+            return outputs_of_node[node][index]
+
         for i, node in enumerate(nodes):
-            if not isinstance(node, dict):
-                raise ValueError(f"node {i} of the functional config is not a dict")
-            li, inputs = node.get("layer"), node.get("inputs")
-            if not _is_index(li, len(built_layers)) or not isinstance(inputs, list) or not all(
-                    _is_index(j, i) for j in inputs):
-                raise ValueError(f"node {i} of the functional config refers to a missing layer or node")
-            layer = built_layers[li]
+            if not isinstance(node, dict) or not _is_index(node.get("layer"), len(built_layers)):
+                raise ValueError(f"node {i} of the functional config refers to a missing layer")
+            layer = built_layers[node["layer"]]
             if isinstance(layer, InputLayer):
-                if inputs:
-                    raise ValueError(f"node {i}: an InputLayer takes no inputs")
-                tensors.append(layer.output)
-            else:
-                if len(inputs) != 1:
+                outputs_of_node.append([layer.output])
+                continue
+            if "call" in node:
+                args, kwargs = _decode(node["call"], tensor_of)
+            else:  # graphc 0.1's layout: "inputs" lists the one input node of a one-input call
+                inputs = node.get("inputs")
+                if not isinstance(inputs, list) or len(inputs) != 1:
                     raise ValueError(f"node {i}: layer {layer.name!r} takes exactly one input")
-                tensors.append(layer(tensors[inputs[0]]))
+                args, kwargs = (tensor_of([inputs[0], 0]),), {}
+            if not isinstance(args, list) or not args or not isinstance(kwargs, dict):
+                raise ValueError(f"node {i}: a layer call needs positional arguments")
+            outputs_of_node.append(nest.flatten(layer(*args, **kwargs)))
         ins, outs = config.get("inputs"), config.get("outputs")
-        for refs in (ins, outs):
-            if not isinstance(refs, list) or not refs or not all(_is_index(j, len(tensors)) for j in refs):
-                raise ValueError("the functional config's inputs/outputs refer to missing nodes")
-        return cls([tensors[j] for j in ins], [tensors[j] for j in outs], name=config.get("name"),
-                   trainable=bool(config.get("trainable", True)))
+        if isinstance(ins, list) and ins and all(isinstance(j, int) for j in ins):  # graphc 0.1's layout
+            ins, outs = ([{"tensor": [j, 0]} for j in ins], [{"tensor": [j, 0]} for j in outs or []])
+            inputs, outputs = [_decode(r, tensor_of) for r in ins], [_decode(r, tensor_of) for r in outs]
+        else:
+            inputs, outputs = _decode(ins, tensor_of), _decode(outs, tensor_of)
+        return cls(inputs, outputs, name=config.get("name"), trainable=bool(config.get("trainable", True)))
+
+
+def _encode(structure, ref, what: str) -> dict:
+    """A structure of tensors and plain values as JSON: the structure with
+    numbered leaves, and the leaves ({"tensor": [node, output]} or {"value": ...})."""
+    leaves = nest.flatten(structure)
+    encoded = []
+    for leaf in leaves:
+        if isinstance(leaf, Tensor):
+            encoded.append(ref(leaf))
+        elif leaf is None or isinstance(leaf, (bool, int, float, str)):
+            encoded.append({"value": leaf})
+        else:
+            raise ValueError(f"{what}: argument {leaf!r:.100} is neither a tensor nor a plain value, so the "
+                             "model cannot be saved")
+    return {"structure": nest.pack_sequence_as(structure, range(len(leaves))), "leaves": encoded}
+
+
+def _decode(encoded, tensor_of):
+    """The structure ``_encode`` wrote, tensors found with ``tensor_of``."""
+    try:
+        structure, leaves = encoded["structure"], encoded["leaves"]
+        values = []
+        for leaf in leaves:
+            if "tensor" in leaf:
+                reference = leaf["tensor"]
+                if not isinstance(reference, list) or len(reference) != 2:
+                    raise ValueError(f"bad tensor reference {reference!r:.100}")
+                values.append(tensor_of(reference))
+            else:
+                values.append(leaf["value"])
+        numbers = nest.flatten(structure)
+        if sorted(numbers) != list(range(len(values))):
+            raise ValueError("its structure does not number its leaves")
+        return nest.pack_sequence_as(structure, [values[i] for i in numbers])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"a damaged call or input entry in the functional config: {exc}") from None
 
 
 def _is_index(value, bound) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < bound
 
 
-def model_from_config(config, depth=0) -> Model:
+def model_from_config(config, depth=0, custom_objects=None) -> Model:
+    """A model from ``{"class_name", "config"}``: Sequential, Functional, or a
+    registered (or custom_objects) Model subclass, built from its build_config."""
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError("a model config must be {'class_name': ..., 'config': {...}}")
-    cls = {"Sequential": Sequential, "Functional": Functional}.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"model class {config.get('class_name')!r} is not allowed (Sequential, Functional)")
-    return cls.from_config(config["config"], depth)
+    name, registered = config.get("class_name"), config.get("registered_name")
+    cls = {"Sequential": Sequential, "Functional": Functional}.get(name) if registered is None else None
+    if cls is not None:
+        return cls.from_config(config["config"], depth)
+    layer = layers_module.deserialize(config, depth, custom_objects)
+    if not isinstance(layer, Model):
+        raise ValueError(f"class {str(registered or name)[:100]!r} is not a Model")
+    return layer
 
 
-def load_model(filepath, compile=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a model written by ``model.save``: architecture, weights, optimizer state."""
     from graphc.keras import saving
-    return saving.load_model(filepath, compile=compile)
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 def clone_model(model):
     return model_from_config({"class_name": type(model).__name__, "config": model.get_config()})
 
+
+__all__ = ["Model", "Sequential", "Functional", "load_model", "clone_model", "model_from_config", "registry"]

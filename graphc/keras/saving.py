@@ -40,7 +40,10 @@ except ImportError:  # Windows
 
 import numpy as np
 
-from graphc.keras import losses, metrics as metrics_module, optimizers
+from graphc.keras import layers as layers_module
+from graphc.keras import losses, metrics as metrics_module, optimizers, registry
+from graphc.keras.registry import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401
+                                   get_registered_name, get_registered_object, register_keras_serializable)
 
 FORMAT = "graphc.keras"
 FORMAT_VERSION = 1
@@ -153,21 +156,85 @@ def _atomic_write(filepath, overwrite, write) -> None:
         raise
 
 
+def _map_argument(value, fn):
+    """``fn`` applied to each identifier of a compile argument (one, a list, or a dict of them by
+    output name; a dict with a "class_name" is one identifier's config)."""
+    if isinstance(value, dict) and "class_name" not in value:
+        return {key: _map_argument(item, fn) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map_argument(item, fn) for item in value]
+    return None if value is None else fn(value)
+
+
+def _serialize_loss(loss):
+    return loss if isinstance(loss, str) else losses.serialize(losses.get(loss))
+
+
+def _serialize_metric(metric):
+    """A metric name, or the config of a built-in or registered metric object or function."""
+    if isinstance(metric, str):
+        return metric
+    if isinstance(metric, metrics_module.Metric):
+        cls = type(metric)
+        if registry.is_registered(cls):
+            return {"class_name": cls.__name__, "registered_name": registry.get_registered_name(cls),
+                    "config": metric.get_config()}
+        if metrics_module.CLASSES.get(cls.__name__) is cls and cls is not metrics_module.MeanMetricWrapper:
+            return {"class_name": cls.__name__, "config": metric.get_config()}
+    elif callable(metric):
+        if registry.is_registered(metric):
+            return registry.get_registered_name(metric)
+        name = getattr(metric, "__name__", None)
+        if metrics_module.FUNCTIONS.get(name) is metric:
+            return name
+    raise ValueError(f"metric {getattr(metric, 'name', None) or getattr(metric, '__name__', metric)!r} is custom: "
+                     "register it with keras.saving.register_keras_serializable() to save it")
+
+
+def _deserialize_metric(entry):
+    if isinstance(entry, str):
+        found = registry.lookup(entry)
+        if found is None:
+            metrics_module.check(entry)
+            return entry
+        return found
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise ValueError(f"a metric must be a name or a config, got {str(entry)[:100]}")
+    registered = entry.get("registered_name")
+    cls = (metrics_module.CLASSES.get(entry["class_name"]) if registered is None
+           else registry.lookup(entry["class_name"], registered if isinstance(registered, str) else None))
+    inner = entry.get("config")
+    if not (isinstance(cls, type) and issubclass(cls, metrics_module.Metric)) or not isinstance(inner, dict):
+        raise ValueError(f"unknown metric class {str(registered or entry['class_name'])[:100]!r}")
+    return cls.from_config(inner)
+
+
 def _compile_config(model):
     if not model.compiled:
         return None
     args = model._compile_args
     try:
-        loss = args["loss"]
-        loss_config = loss if isinstance(loss, str) or loss is None else losses.serialize(losses.get(loss))
-        metrics = list(args["metrics"])
-        if not all(isinstance(m, str) for m in metrics):
-            raise ValueError("metrics given as objects or functions")
-        return {"optimizer": optimizers.serialize(model.optimizer), "loss": loss_config, "metrics": metrics}
+        return {"optimizer": optimizers.serialize(model.optimizer),
+                "loss": _map_argument(args["loss"], _serialize_loss),
+                "loss_weights": args["loss_weights"],
+                "metrics": _map_argument(args["metrics"], _serialize_metric),
+                "weighted_metrics": _map_argument(args["weighted_metrics"], _serialize_metric)}
     except ValueError as exc:
         warnings.warn(f"saving {model.name!r} without its compile settings (they cannot be saved: {exc}); "
                       "compile the loaded model yourself", stacklevel=3)
         return None
+
+
+def _compile_from_config(model, config) -> None:
+    """``model.compile`` with the settings ``_compile_config`` wrote (checked: ValueError if bad)."""
+    if not isinstance(config, dict):
+        raise ValueError("'compile' must be a dict")
+    loss = config.get("loss")
+    model.compile(optimizer=optimizers.deserialize(config.get("optimizer")),
+                  loss=_map_argument(loss, losses.get),
+                  loss_weights=config.get("loss_weights"),
+                  metrics=_map_argument(config.get("metrics"), _deserialize_metric),
+                  weighted_metrics=_map_argument(config.get("weighted_metrics"), _deserialize_metric))
 
 
 def _variable_entry(var) -> dict:
@@ -176,10 +243,13 @@ def _variable_entry(var) -> dict:
 
 def save_model(model, filepath, overwrite=True) -> None:
     """Write ``model`` (architecture, weights, optimizer state) to ``filepath`` atomically."""
-    architecture = {"class_name": type(model).__name__, "config": model.get_config()}
-    if architecture["class_name"] not in ("Sequential", "Functional"):
-        raise ValueError(f"model {model.name!r} is a subclassed {type(model).__name__}; only Sequential and "
-                         "functional models can be saved whole (use save_weights)")
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built yet, so it has no weights to save; call it on data "
+                         "or build() it first")
+    try:
+        architecture = layers_module.serialize(model)
+    except NotImplementedError as exc:
+        raise ValueError(f"model {model.name!r} cannot be saved: {exc}") from None
     compile_config = _compile_config(model)
     weights = model.weights
     opt_vars = []
@@ -216,7 +286,7 @@ def save_weights(model, filepath, overwrite=True) -> None:
 
 
 def model_to_json(model) -> str:
-    return json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
+    return json.dumps(layers_module.serialize(model))
 
 
 def model_from_json(text):
@@ -337,9 +407,17 @@ class _Reader:
         self.archive.close()
 
 
-def load_model(filepath, compile=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """The model saved in ``filepath``: same predictions, and with compile=True the same
-    optimizer state, so training continues where it stopped."""
+    optimizer state, so training continues where it stopped. Custom classes and
+    functions in the file are found in ``custom_objects`` (name -> object), an
+    enclosing ``custom_object_scope``, or the registry; nothing else is made.
+    (``safe_mode`` is Keras's switch for lambdas, which graphc never loads.)"""
+    with registry.custom_object_scope(custom_objects):
+        return _load_model(filepath, compile)
+
+
+def _load_model(filepath, compile):
     from graphc.keras.models import model_from_config
     reader = _Reader(filepath)
     try:
@@ -356,19 +434,8 @@ def load_model(filepath, compile=True):
         opt_arrays = None
         if compile and compile_config is not None:
             try:
-                if not isinstance(compile_config, dict):
-                    raise ValueError("'compile' must be a dict")
-                metrics = compile_config.get("metrics") or []
-                if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-                    raise ValueError("metrics must be a list of names")
-                loss = compile_config.get("loss")
-                if loss is not None and not isinstance(loss, (str, dict)):
-                    raise ValueError("loss must be a name or a config")
-                model.compile(optimizer=optimizers.deserialize(compile_config.get("optimizer")),
-                              loss=None if loss is None else losses.get(loss), metrics=metrics)
-                for m in metrics:
-                    metrics_module.check(m)
-            except (ValueError, TypeError) as exc:
+                _compile_from_config(model, compile_config)
+            except (ValueError, TypeError, RecursionError) as exc:
                 raise reader.error(f"bad compile settings: {exc}") from None
             if reader.entries("optimizer_variables"):
                 model.optimizer.build(model.trainable_weights)

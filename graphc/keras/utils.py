@@ -79,3 +79,36 @@ def display_text(text: str) -> str:
     script as they are."""
     return "".join(c.encode("unicode_escape").decode("ascii") if c != " " and unicodedata.category(c)[0] in "CZ"
                    else c for c in str(text))
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from a batch ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
+                     f"found a tuple of {len(data)} items")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch tuple ``unpack_x_y_sample_weight`` reads."""
+    if y is None:
+        return x if not isinstance(x, (list, tuple)) else (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def __getattr__(name):
+    # keras.utils.register_keras_serializable and friends, as Keras exports them here too
+    # (looked up late: registry is imported after utils)
+    from graphc.keras import registry
+    if name in ("register_keras_serializable", "get_registered_name", "get_registered_object",
+                "get_custom_objects", "custom_object_scope", "CustomObjectScope"):
+        return getattr(registry, name)
+    raise AttributeError(f"module 'graphc.keras.utils' has no attribute {name!r}")

@@ -14,7 +14,7 @@ import functools
 from graphc.graph import Tensor, make_tensor
 from graphc.ops import array
 from graphc.ops.array import (BroadcastLike, ExpandDims, Reshape, ReshapeLike,
-                              Squeeze, StopGradient, Transpose)
+                              Identity, Squeeze, StopGradient, Transpose)
 from graphc.ops.elementwise import Elementwise, elementwise
 from graphc.ops.linalg import MatMul, matmul
 from graphc.ops.nn import SparseNLL, SparseSoftmaxCrossEntropy, SparseSoftmaxCrossEntropyGrad
@@ -178,8 +178,8 @@ def sum_of_broadcast(node: Tensor):
     return scaled if node.op.keepdims else array.squeeze(scaled, axes)
 
 
-def drop_stop_gradient(node: Tensor):
-    """After differentiation stop_gradient is the identity."""
+def forward_input(node: Tensor):
+    """identity is its input, and so is stop_gradient after differentiation."""
     return node.inputs[0]
 
 
@@ -193,7 +193,8 @@ RULES = {
     ReshapeLike: [reshape_chain],
     BroadcastLike: [broadcast_chain],
     Reduce: [sum_of_broadcast],
-    StopGradient: [drop_stop_gradient],
+    StopGradient: [forward_input],
+    Identity: [forward_input],
     SparseSoftmaxCrossEntropy: [share_log_softmax],
     ArgMax: [argmax_of_softmax],
     NumElements: [count_before_softmax],

@@ -211,12 +211,23 @@ def test_stop_gradient_is_removed_after_differentiation():
     np.testing.assert_allclose(f(xs)[1], xs * xs, rtol=1e-12)  # not 3 x**2
 
 
+def test_identity_is_dropped_and_passes_gradients():
+    x = _x((3,))
+    y = gc.reduce_sum(gc.identity(x * x) * x)
+    dy = gc.grad(y, x)
+    f = gc.function([x], [y, dy], optimize=2)
+    assert "identity" not in op_names(f.graph)
+    xs = _values((3,))
+    np.testing.assert_allclose(f(xs)[1], 3 * xs * xs, rtol=1e-12)
+    np.testing.assert_allclose(gc.function([x], dy, optimize=0)(xs), 3 * xs * xs, rtol=1e-12)
+
+
 def test_every_table_entry_is_exercised():
     # The tests above cover each rule in the table; a new rule needs a test.
     names = {rule.__name__ for rules in RULES.values() for rule in rules}
     assert names == {"absorb_scalar_constants", "merge_repeated_inputs", "collapse_identity",
                      "sink_broadcast", "transpose_of_transpose", "transpose_of_matmul", "reshape_chain",
-                     "broadcast_chain", "sum_of_broadcast", "drop_stop_gradient", "share_log_softmax",
+                     "broadcast_chain", "sum_of_broadcast", "forward_input", "share_log_softmax",
                      "absorb_broadcast", "argmax_of_softmax", "count_before_softmax"}
 
 
