@@ -46,12 +46,14 @@ def name_scope(name: str):
 @contextlib.contextmanager
 def absolute_scope(path: str):
     """Build under exactly ``path``, ignoring the enclosing scopes (for gradients)."""
-    saved = list(_scope_stack())
-    _state.scopes = [p for p in path.split("/") if p]
+    # in place: an enclosing name_scope pops from this same list when it ends
+    stack = _scope_stack()
+    saved = list(stack)
+    stack[:] = [p for p in path.split("/") if p]
     try:
         yield path
     finally:
-        _state.scopes = saved
+        stack[:] = saved
 
 
 # Observers told about every tensor built, e.g. GradientTape recording.

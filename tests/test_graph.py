@@ -61,6 +61,19 @@ def test_scope_is_restored_after_an_exception():
     assert gc.constant(1.0, name="c").name == "c"
 
 
+def test_an_absolute_scope_inside_a_name_scope_leaves_it_whole():
+    from graphc.graph import absolute_scope, current_scope
+    with gc.name_scope("layer"):
+        with absolute_scope("gradients/other"):
+            assert current_scope() == "gradients/other"
+        assert current_scope() == "layer"
+    assert current_scope() == ""
+    v = gc.Variable(np.zeros(2, np.float32), name="v")
+    with gc.name_scope("layer"):
+        v.assign_add(gc.ones((2,)))  # eager: computes pending values, which builds under absolute scopes
+    assert gc.constant(1.0, name="c").name == "c"
+
+
 def test_topological_order_puts_inputs_first_and_visits_each_node_once():
     x = gc.placeholder((2,), name="x")
     a = gc.exp(x)
