@@ -616,14 +616,13 @@ class Functional(Model):
                 inputs = node.get("inputs")
                 if not isinstance(inputs, list) or len(inputs) != 1:
                     raise ValueError(f"node {i}: layer {layer.name!r} takes exactly one input")
-                args, kwargs = (tensor_of([inputs[0], 0]),), {}
+                args, kwargs = [tensor_of([inputs[0], 0])], {}
             if not isinstance(args, list) or not args or not isinstance(kwargs, dict):
                 raise ValueError(f"node {i}: a layer call needs positional arguments")
             outputs_of_node.append(nest.flatten(layer(*args, **kwargs)))
         ins, outs = config.get("inputs"), config.get("outputs")
-        if isinstance(ins, list) and ins and all(isinstance(j, int) for j in ins):  # graphc 0.1's layout
-            ins, outs = ([{"tensor": [j, 0]} for j in ins], [{"tensor": [j, 0]} for j in outs or []])
-            inputs, outputs = [_decode(r, tensor_of) for r in ins], [_decode(r, tensor_of) for r in outs]
+        if isinstance(ins, list) and isinstance(outs, list):  # graphc 0.1's layout: lists of node indices
+            inputs, outputs = [tensor_of([j, 0]) for j in ins], [tensor_of([j, 0]) for j in outs]
         else:
             inputs, outputs = _decode(ins, tensor_of), _decode(outs, tensor_of)
         return cls(inputs, outputs, name=config.get("name"), trainable=bool(config.get("trainable", True)))

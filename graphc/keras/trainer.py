@@ -95,6 +95,13 @@ class OutputMetric(metrics_module.Metric):
         return self.metric.variables
 
 
+def _takes_labels(metric) -> bool:
+    """Whether a metric compares integer labels with scores (the sparse ones)."""
+    metric = getattr(metric, "metric", metric)  # an OutputMetric's own
+    name = getattr(getattr(metric, "_fn", None), "__name__", None) or type(metric).__name__
+    return name.lower().startswith("sparse")
+
+
 def _leaves_of_argument(argument) -> list:
     """The identifiers in a loss or metrics argument (one, a list, or a dict of them)."""
     if isinstance(argument, dict):
@@ -141,7 +148,8 @@ class Trainer:
                 raise TypeError(f"Expected `{argument}` argument to be a list, tuple, or dict, got {value!r:.100}; "
                                 f"write {argument}=[{value!r:.100}]")
             for leaf in _leaves_of_argument(value or []):
-                metrics_module.check(leaf)
+                if leaf is not None:  # None: no metric for that output
+                    metrics_module.check(leaf)
         if loss_weights is not None:
             for leaf in _leaves_of_argument(loss_weights):
                 if isinstance(leaf, bool) or not isinstance(leaf, (int, float, np.integer, np.floating)):
@@ -350,7 +358,8 @@ class Trainer:
     # ------------------------------------------------------ compiled steps
     def _target_specs(self) -> list:
         """Per output, the spec of its targets (None for an output with no loss or metric):
-        integer labels for a sparse loss, else the output's shape."""
+        integer labels for a sparse loss (or, without a loss, for sparse metrics only),
+        else the output's shape."""
         used = {entry.index for entry in self._output_losses} | {m.index for m in self._compiled_metrics}
         specs = []
         for i, spec in enumerate(nest.flatten(self.output_specs)):
@@ -358,7 +367,8 @@ class Trainer:
             name = "y_true" if len(self.output_names) == 1 else f"{spec.name}_true"
             if i not in used:
                 specs.append(None)
-            elif loss is not None and loss.sparse:
+            elif loss.sparse if loss is not None else all(
+                    _takes_labels(m.metric) for m in self._compiled_metrics if m.index == i):
                 specs.append(TensorSpec(spec.shape[:-1], "int64", name=name))
             else:
                 specs.append(TensorSpec(spec.shape, spec.dtype if spec.dtype.kind == "f" else "float32", name=name))
@@ -551,6 +561,9 @@ class Trainer:
             if y.ndim == len(out) - 1 and loss is not None and loss.name == "categorical_crossentropy":
                 hint = ("; for integer labels use sparse_categorical_crossentropy, or one-hot encode them "
                         "with keras.utils.to_categorical")
+            if loss is None and y.ndim == len(out) - 1:
+                hint = ("; this output has no loss, and its metrics take targets shaped like the output (for "
+                        "integer labels use sparse metrics such as 'sparse_categorical_accuracy')")
             raise ValueError(f"{what}: {label} has shape {_shape_text(y.shape)}, but the model output "
                              f"{names[index]!r} has shape {_shape_text(out)}{hint}")
         return y.astype(spec.dtype, copy=False)
