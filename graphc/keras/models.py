@@ -158,7 +158,8 @@ class Model(Trainer, Layer):
         self._build_from_specs(nest.pack_sequence_as(first, specs))
 
     def _build_from_specs(self, specs):
-        placeholders = nest.map_structure(lambda s: gc.placeholder(s.shape, s.dtype, name=s.name), specs)
+        placeholders = nest.map_structure(
+            lambda s: gc.placeholder(s.shape, s.dtype, name=s.name or self._input_name), specs)
         self._build_specs = specs  # the call below checks its inputs against these
         try:
             outputs = self._call_layers(placeholders, training=None)

@@ -392,7 +392,8 @@ class Trainer:
         self._require_built(kind)
         if kind == "train_function" and not self.trainable_weights:
             raise ValueError("fit: the model has no trainable weights")
-        x = nest.map_structure(lambda s: gc.placeholder(s.shape, s.dtype, name=s.name), self.input_specs)
+        x = nest.map_structure(lambda s: gc.placeholder(s.shape, s.dtype, name=s.name or "input_layer"),
+                               self.input_specs)
         inputs = nest.flatten(x)
         if kind == "predict_function":
             y_pred, trace = tracing.record(self.predict_step, (x,))

@@ -30,15 +30,14 @@ MAX_DEPTH = 16
 
 def serialize(layer: Layer) -> dict:
     """``{"class_name", "config"}`` of a built-in layer or model; a custom class
-    also gets its ``registered_name`` and, once built, its ``build_config``."""
+    also gets its ``registered_name`` ("package>Name" if registered, else its
+    class name) and, once built, its ``build_config``."""
     cls = type(layer)
     name = cls.__name__
     if ALLOWED.get(name) is cls or name in MODEL_CLASSES and cls.__module__ == "graphc.keras.models":
         return {"class_name": name, "config": layer.get_config()}
-    if not registry.is_registered(cls):
-        raise ValueError(f"layer {layer.name!r} of class {name} is a custom class: register it with "
-                         "@keras.saving.register_keras_serializable() to save it (built-in: "
-                         f"{', '.join(sorted(ALLOWED))}, Sequential, Functional)")
+    # a custom class: loading finds it by its registered name, or by its class name
+    # among the custom_objects the loader names
     entry = {"class_name": name, "registered_name": registry.get_registered_name(cls),
              "config": layer.get_config()}
     build_config = getattr(layer, "get_build_config", lambda: None)()

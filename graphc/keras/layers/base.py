@@ -385,14 +385,15 @@ def _spec_of(value):
     if not isinstance(value, Tensor):
         return value
     shape = (None,) + tuple(value.shape[1:]) if value.ndim else ()
-    return TensorSpec(shape, value.dtype, name=value.name.rpartition("/")[2])
+    return TensorSpec(shape, value.dtype, name=(value.name or "").rpartition("/")[2] or None)
 
 
 def encode_specs(specs) -> dict:
     """A structure of TensorSpecs as JSON: the structure with numbered leaves, and the leaves."""
     leaves = nest.flatten(specs)
     return {"structure": nest.pack_sequence_as(specs, range(len(leaves))),
-            "shapes": [list(spec.shape) for spec in leaves], "dtypes": [spec.dtype.name for spec in leaves]}
+            "shapes": [list(spec.shape) for spec in leaves], "dtypes": [spec.dtype.name for spec in leaves],
+            "names": [spec.name for spec in leaves]}
 
 
 def decode_specs(config, placeholders=False):
@@ -400,10 +401,14 @@ def decode_specs(config, placeholders=False):
     from graphc.tracing import TensorSpec
     try:
         structure, shapes, dtypes = config["structure"], config["shapes"], config["dtypes"]
-        specs = [TensorSpec(shape, dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
+        names = config.get("names") or [None] * len(shapes)
+        if not all(name is None or isinstance(name, str) for name in names):
+            raise ValueError("input names must be strings")
+        specs = [TensorSpec(shape, dtype, name=name) for shape, dtype, name in zip(shapes, dtypes, names, strict=True)]
         if sorted(nest.flatten(structure)) != list(range(len(specs))):
             raise ValueError("its structure does not number its shapes")
-        leaves = [gc.placeholder(s.shape, s.dtype) for s in specs] if placeholders else specs
+        leaves = [gc.placeholder(s.shape, s.dtype, name=s.name or "placeholder") for s in specs] \
+            if placeholders else specs
         return nest.pack_sequence_as(structure, [leaves[i] for i in nest.flatten(structure)])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"bad build config {str(config)[:200]}: {exc}") from None
