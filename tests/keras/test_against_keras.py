@@ -95,3 +95,52 @@ def test_fit_matches_keras(loss):
         weights.append([np.asarray(w) for w in model.get_weights()])
     np.testing.assert_allclose(histories[0], histories[1], rtol=RTOL, atol=ATOL)
     assert_weights_close(*weights)
+
+
+# ---------------------------------------------- several inputs and outputs
+
+HEAD_LAYERS = {"hidden": (10, 8), "skip": (4, 8), "reg": (8, 2), "cls": (8, 3)}
+
+
+def two_headed(lib):
+    """Inputs a, b (dict); a Concatenate and an Add; outputs reg (linear) and cls (softmax)."""
+    a, b = lib.Input((6,), name="a"), lib.Input((4,), name="b")
+    hidden = lib.layers.Dense(8, activation="relu", name="hidden")(lib.layers.Concatenate(name="join")([a, b]))
+    merged = lib.layers.Add(name="merge")([hidden, lib.layers.Dense(8, name="skip")(b)])
+    outputs = [lib.layers.Dense(2, name="reg")(merged), lib.layers.Dense(3, activation="softmax", name="cls")(merged)]
+    model = lib.Model({"a": a, "b": b}, outputs)
+    rng = np.random.default_rng(3)
+    for name, (n_in, n_out) in HEAD_LAYERS.items():
+        model.get_layer(name).set_weights([rng.normal(0, 0.4, (n_in, n_out)).astype("float32"),
+                                           rng.normal(0, 0.1, n_out).astype("float32")])
+    model.compile(optimizer=lib.optimizers.Adam(0.01),
+                  loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+                  loss_weights={"reg": 0.5, "cls": 2.0},
+                  metrics={"reg": ["mae"], "cls": ["accuracy"]})
+    return model
+
+
+def test_two_inputs_two_outputs_weighted_losses_and_sample_weights_match_keras():
+    rng = np.random.default_rng(9)
+    n = 24
+    x = {"a": rng.normal(size=(n, 6)).astype("float32"), "b": rng.normal(size=(n, 4)).astype("float32")}
+    y = [rng.normal(size=(n, 2)).astype("float32"), rng.integers(0, 3, n).astype("int32")]
+    weight = rng.uniform(0.2, 2.0, n).astype("float32")
+    logs = []
+    for lib in (keras, keras_ref):
+        model = two_headed(lib)
+        steps = [model.train_on_batch({k: v[i:i + 8] for k, v in x.items()}, [t[i:i + 8] for t in y],
+                                      sample_weight=weight[i:i + 8], return_dict=True) for i in range(0, n, 8)]
+        evaluated = model.evaluate(x, y, batch_size=n, return_dict=True, verbose=0)
+        logs.append((steps, evaluated, {name: [np.asarray(w) for w in model.get_layer(name).get_weights()]
+                                        for name in HEAD_LAYERS}))
+    (ours_steps, ours_eval, ours_w), (their_steps, their_eval, their_w) = logs
+    assert set(ours_eval) == set(their_eval) == {"loss", "reg_loss", "cls_loss", "reg_mae", "cls_accuracy"}
+    for ours, theirs in zip(ours_steps, their_steps):
+        assert set(ours) == set(theirs)
+        for key in theirs:
+            np.testing.assert_allclose(float(ours[key]), float(theirs[key]), rtol=RTOL, atol=ATOL, err_msg=key)
+    for key in their_eval:
+        np.testing.assert_allclose(ours_eval[key], float(their_eval[key]), rtol=RTOL, atol=ATOL, err_msg=key)
+    for name in HEAD_LAYERS:
+        assert_weights_close(ours_w[name], their_w[name])
