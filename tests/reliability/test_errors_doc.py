@@ -36,6 +36,24 @@ def pattern(message: str) -> str:
     return ".+?".join(re.escape(p) for p in parts)
 
 
+def _two_outputs(compiled=False):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, [keras.layers.Dense(1, name="a")(inputs), keras.layers.Dense(1, name="b")(inputs)])
+    if compiled:
+        model.compile("sgd", "mse")
+    return model
+
+
+def _custom_saved(tmp):
+    class Custom(keras.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    path = tmp / "custom.keras"
+    keras.Sequential([keras.Input((3,)), Custom()]).save(path)
+    return path
+
+
 def _model(classes=2, compiled=True, loss="sparse_categorical_crossentropy"):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(classes, activation="softmax")])
     if compiled:
@@ -128,6 +146,12 @@ TRIGGERS = {
     "keras-empty-x": lambda tmp: _model().fit(np.zeros((0, 3), np.float32), np.zeros(0, int), verbose=0),
     "keras-not-built": lambda tmp: keras.Sequential([keras.layers.Dense(2)]).summary(),
     "keras-layer-name": lambda tmp: keras.layers.Dense(2, name="a/b"),
+    "keras-output-key": lambda tmp: _two_outputs().compile("sgd", loss={"regression": "mse"}),
+    "keras-metrics-per-output": lambda tmp: _two_outputs().compile("sgd", "mse", metrics=["mae"]),
+    "keras-input-key": lambda tmp: _model().fit({"features": X}, np.zeros(4, int), verbose=0),
+    "keras-targets-per-output": lambda tmp: _two_outputs(compiled=True).fit(X, np.zeros((4, 1)), verbose=0),
+    "keras-merge-shapes": lambda tmp: keras.layers.Add()([np.zeros((2, 3)), np.zeros((2, 4))]),
+    "keras-custom-class": lambda tmp: keras.load_model(_custom_saved(tmp)),
     "keras-damaged-file": lambda tmp: (tmp / "bad.keras").write_bytes(b"garbage")
     and keras.load_model(tmp / "bad.keras"),
     "keras-damaged-entry": lambda tmp: (tmp / "e.keras").write_bytes(
