@@ -504,21 +504,6 @@ def one_hot(indices, depth: int, dtype="float32", name=None) -> Tensor:
     return make_tensor(OneHot(int(depth), as_dtype(dtype, "one_hot").name), [as_tensor(indices)], name)
 
 
-class StopGradient(Op):
-    name = "stop_gradient"
-    returns_view = True
-
-    def infer(self, inputs):
-        return inputs[0].shape, inputs[0].dtype
-
-    def expression(self, args, node):
-        return args[0]
-
-
-def stop_gradient(x, name=None) -> Tensor:
-    return make_tensor(StopGradient(), [as_tensor(x)], name)
-
-
 class Identity(Op):
     """A new node with its input's value (tf.identity): a layer that returns its
     input still makes a tensor of its own. The passes drop it."""
@@ -533,6 +518,18 @@ class Identity(Op):
 
     def grad(self, node, g):
         return [g]
+
+
+class StopGradient(Identity):
+    """The identity that passes no gradient."""
+    name = "stop_gradient"
+
+    def grad(self, node, g):
+        return [None]
+
+
+def stop_gradient(x, name=None) -> Tensor:
+    return make_tensor(StopGradient(), [as_tensor(x)], name)
 
 
 def identity(x, name=None) -> Tensor:

@@ -204,18 +204,21 @@ class Layer:
     def _tracked_layers(self) -> list:
         return self._sublayers
 
-    @property
-    def weights(self) -> list:
-        """Own weights (trainable first), then those of tracked layers, each once."""
-        own = self._own_weights
-        found = [w for w in own if w.trainable] + [w for w in own if not w.trainable]
-        seen = {id(w) for w in found}
+    def _with_tracked(self, own: list, attribute: str) -> list:
+        """``own`` weights, then each tracked layer's ``attribute`` weights, each once."""
+        found, seen = list(own), {id(w) for w in own}
         for layer in self._tracked_layers():
-            for w in layer.weights:
+            for w in getattr(layer, attribute):
                 if id(w) not in seen:
                     seen.add(id(w))
                     found.append(w)
         return found
+
+    @property
+    def weights(self) -> list:
+        """Own weights (trainable first), then those of tracked layers, each once."""
+        own = self._own_weights
+        return self._with_tracked([w for w in own if w.trainable] + [w for w in own if not w.trainable], "weights")
 
     @property
     def variables(self) -> list:
@@ -225,14 +228,7 @@ class Layer:
     def trainable_weights(self) -> list:
         if not self.trainable:
             return []
-        found = [w for w in self._own_weights if w.trainable]
-        seen = {id(w) for w in found}
-        for layer in self._tracked_layers():
-            for w in layer.trainable_weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    found.append(w)
-        return found
+        return self._with_tracked([w for w in self._own_weights if w.trainable], "trainable_weights")
 
     @property
     def non_trainable_weights(self) -> list:
