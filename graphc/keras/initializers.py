@@ -164,45 +164,5 @@ ALL = {cls.__name__: cls for cls in (Zeros, Ones, Constant, RandomNormal, Trunca
 _BY_SNAKE = {utils.snake_case(name): cls for name, cls in ALL.items()}
 
 
-def get(identifier) -> Initializer:
-    """An initializer from a name ("glorot_uniform"), a config dict, an instance or a callable."""
-    if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, type)):
-        return identifier
-    if isinstance(identifier, str):
-        cls = ALL.get(identifier) or _BY_SNAKE.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown initializer: {identifier!r}; known: {', '.join(sorted(_BY_SNAKE))}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
-
-
-def serialize(init) -> dict:
-    if isinstance(init, Initializer) and registry.is_registered(type(init)):
-        return {"class_name": type(init).__name__, "config": init.get_config(),
-                "registered_name": registry.get_registered_name(type(init))}
-    if not isinstance(init, Initializer) or ALL.get(type(init).__name__) is not type(init):
-        raise ValueError(f"initializer {init!r} is not one of the built-in initializers: register it with "
-                         "keras.saving.register_keras_serializable() to save it")
-    return {"class_name": type(init).__name__, "config": init.get_config()}
-
-
-def deserialize(config) -> Initializer:
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise ValueError(f"initializer config must be {{'class_name': ..., 'config': {{...}}}}, got {config!r}")
-    registered = config.get("registered_name")
-    if registered is None:
-        cls = ALL.get(config["class_name"])
-    else:
-        cls = registry.lookup(config["class_name"], registered if isinstance(registered, str) else None)
-        cls = cls if isinstance(cls, type) and issubclass(cls, Initializer) else None
-    if cls is None:
-        raise ValueError(f"Unknown initializer class {str(registered or config['class_name'])[:100]!r}")
-    inner = config.get("config") or {}
-    if not isinstance(inner, dict):
-        raise ValueError(f"initializer config of {config['class_name']} must be a dict")
-    try:
-        return cls.from_config(inner)
-    except TypeError as exc:
-        raise ValueError(f"bad config for initializer {config['class_name']}: {exc}") from None
+_CATALOG = registry.Catalog("initializer", Initializer, ALL, _BY_SNAKE)
+get, serialize, deserialize = _CATALOG.get, _CATALOG.serialize, _CATALOG.deserialize

@@ -164,7 +164,10 @@ class Optimizer:
                 lr_v = gc.cast(lr, v.dtype)
                 new_values.extend(self.update_step(gc.cast(g, v.dtype), v, lr_v))
             new_values.append((self.iterations, self.iterations + 1))
-        return new_values
+        # a weight's constraint projects its new value (Keras applies it after the update)
+        weights = {id(w) for w in variables}
+        return [(v, v.constraint(value) if id(v) in weights and v.constraint is not None else value)
+                for v, value in new_values]
 
     def apply(self, grads, trainable_variables=None):
         """One step on ``trainable_variables`` (those the optimizer was built for if None).

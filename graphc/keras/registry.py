@@ -101,3 +101,63 @@ def lookup(class_name, registered_name=None, custom_objects=None):
         if class_name in table:
             return table[class_name]
     return _REGISTERED.get(class_name)  # a "package>Name" string names a registered object itself
+
+
+class Catalog:
+    """``get`` / ``serialize`` / ``deserialize`` for one kind of object (regularizers,
+    constraints, ...): built-in classes by class name or short name, else
+    registered or named custom objects; configs ``{"class_name", "config"}``."""
+
+    def __init__(self, kind: str, base: type, classes: dict, names: dict):
+        self.kind, self.base, self.classes, self.names = kind, base, classes, names
+
+    def get(self, identifier):
+        """An object from None, a name, a config dict, a class, an instance or a function."""
+        if identifier is None:
+            return None
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, str):
+            found = self.names.get(identifier) or self.classes.get(identifier) or lookup(identifier)
+            if found is None:
+                raise ValueError(f"Could not interpret {self.kind} identifier: {identifier!r}; known: "
+                                 f"{', '.join(sorted(self.names))}")
+            return found() if inspect.isclass(found) or found in self.names.values() else found
+        if inspect.isclass(identifier):
+            return identifier()
+        if callable(identifier):
+            return identifier
+        raise ValueError(f"Could not interpret {self.kind} identifier: {identifier!r:.100}")
+
+    def serialize(self, obj):
+        """A built-in's config, a registered class's (with its registered name), or a
+        registered function's name."""
+        if obj is None:
+            return None
+        cls = type(obj)
+        if is_registered(cls):
+            return {"class_name": cls.__name__, "registered_name": get_registered_name(cls),
+                    "config": obj.get_config()}
+        if self.classes.get(cls.__name__) is cls:
+            return {"class_name": cls.__name__, "config": obj.get_config()}
+        if callable(obj) and is_registered(obj):
+            return get_registered_name(obj)
+        raise ValueError(f"{self.kind} {obj!r:.100} is custom: register it with "
+                         "keras.saving.register_keras_serializable() to save it")
+
+    def deserialize(self, config):
+        if isinstance(config, str):
+            return self.get(config)
+        if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+            raise ValueError(f"a {self.kind} config must be {{'class_name': ..., 'config': {{...}}}}, got "
+                             f"{str(config)[:100]}")
+        registered = config.get("registered_name")
+        cls = (self.classes.get(config["class_name"]) if registered is None
+               else lookup(config["class_name"], registered if isinstance(registered, str) else None))
+        inner = config.get("config") or {}
+        if not (inspect.isclass(cls) and issubclass(cls, self.base)) or not isinstance(inner, dict):
+            raise ValueError(f"Unknown {self.kind} {str(registered or config['class_name'])[:100]!r}")
+        try:
+            return cls.from_config(inner)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"bad config for {self.kind} {cls.__name__}: {exc}") from None

@@ -247,10 +247,6 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before using the model ({what}).")
 
-    def _require_loss(self, what):
-        self._resolve_compile()
-        if not self._output_losses:
-            raise ValueError(f"{what}: the model was compiled without a loss; pass compile(loss=...)")
 
     def _require_built(self, what):
         if not self.built:
@@ -293,8 +289,9 @@ class Trainer:
         return [value] * len(names)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss: the weighted sum of each output's loss (a float32 scalar)."""
-        self._require_loss("compute_loss")
+        """The weighted sum of each output's compiled loss, plus the model's ``losses``
+        (add_loss terms and weight penalties): a float32 scalar."""
+        self._resolve_compile()
         predictions = self._flat_by_output(y_pred, "compute_loss (y_pred)")
         targets = self._flat_by_output(y, "compute_loss (y)")
         weights = self._flat_by_output(sample_weight, "compute_loss (sample_weight)")
@@ -313,6 +310,12 @@ class Trainer:
             if entry.weight is not None:
                 value = value * entry.weight
             total = value if total is None else total + value
+        for extra in self.losses:
+            value = gc.cast(gc.reduce_sum(extra) if extra.ndim else extra, "float32")
+            total = value if total is None else total + value
+        if total is None:
+            raise ValueError(f"model {self.name!r} has no loss to train on: pass compile(loss=...), or add a loss "
+                             "with add_loss in a layer's call")
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
@@ -400,7 +403,7 @@ class Trainer:
             function = gc.function(inputs, nest.flatten(y_pred), trace.updates(), name=kind)
             self._functions[key] = function
             return function
-        self._require_loss(kind)
+        self._resolve_compile()
         targets = [None if spec is None else gc.placeholder(spec.shape, spec.dtype, name=spec.name)
                    for spec in self._target_specs()]
         data = (x, self._pack_by_output(targets))
@@ -496,10 +499,12 @@ class Trainer:
 
     def _prepare_y(self, y, n: int, what: str) -> list:
         """``y`` as one checked array (or None) per output that has a loss or metric."""
-        if y is None:
-            raise ValueError(f"{what}: y (the targets) is required")
         names = self.output_names
         specs = self._target_specs()
+        if y is None:
+            if any(spec is not None for spec in specs):
+                raise ValueError(f"{what}: y (the targets) is required: the outputs {names} have losses or metrics")
+            return [None] * len(names)
         if isinstance(y, dict):
             unknown = [key for key in y if key not in names]
             if unknown:
@@ -649,7 +654,7 @@ class Trainer:
         """(arrays in the order of the step's inputs, sample weight shapes or None)."""
         self._require_compiled(what)
         xs = self._prepare_x(x, what)
-        self._require_loss(what)
+        self._resolve_compile()
         ys = self._prepare_y(y, len(xs[0]), what)
         weights = self._prepare_sample_weight(sample_weight, class_weight, ys, len(xs[0]), what)
         arrays = xs + [a for a in ys if a is not None]

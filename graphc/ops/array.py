@@ -504,6 +504,26 @@ def one_hot(indices, depth: int, dtype="float32", name=None) -> Tensor:
     return make_tensor(OneHot(int(depth), as_dtype(dtype, "one_hot").name), [as_tensor(indices)], name)
 
 
+class Dim(Op):
+    """The run-time size of one axis of a tensor, as an int64 scalar."""
+    name = "dim"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def infer(self, inputs):
+        return (), np.dtype("int64")
+
+    def expression(self, args, node):
+        return f"np.int64({args[0]}.shape[{self.axis}])"
+
+
+def dim(x, axis: int, name=None) -> Tensor:
+    """``x.shape[axis]`` when the graph runs (static shapes hold None for it)."""
+    x = as_tensor(x)
+    return make_tensor(Dim(normalize_axis(axis, x.ndim, "dim")), [x], name)
+
+
 class Identity(Op):
     """A new node with its input's value (tf.identity): a layer that returns its
     input still makes a tensor of its own. The passes drop it."""

@@ -128,12 +128,17 @@ class Variable(Tensor):
     (``@gc.function``) an assignment becomes an update of the compiled step,
     and later reads in the trace see the assigned value. A compiled step can
     also update it with ``gc.function(..., updates=[(v, new_value)])``.
+    ``constraint`` (a function of a tensor, as in TensorFlow) is applied by
+    optimizers to every new value they give the variable.
     """
 
-    __slots__ = ("_value", "trainable")
+    __slots__ = ("_value", "trainable", "constraint")
     is_variable = True
 
-    def __init__(self, initial_value, trainable: bool = True, name: str = "Variable", dtype=None):
+    def __init__(self, initial_value, trainable: bool = True, name: str = "Variable", dtype=None,
+                 constraint=None):
+        if constraint is not None and not callable(constraint):
+            raise TypeError(f"Variable {name!r}: constraint must be a function of a tensor, got {constraint!r:.80}")
         array = _as_array(initial_value, dtype, f"Variable {name!r}")
         if not array.flags.writeable or not array.flags.c_contiguous or array.base is not None:
             array = np.array(array)
@@ -142,6 +147,7 @@ class Variable(Tensor):
                          READS_STATE)
         object.__setattr__(self, "_value", array)
         object.__setattr__(self, "trainable", bool(trainable))
+        object.__setattr__(self, "constraint", constraint)
         for listener in _build_listeners:
             listener(self)
 

@@ -7,7 +7,7 @@ are ever made from a config.
 """
 from __future__ import annotations
 
-from graphc.keras import initializers, registry
+from graphc.keras import registry
 from graphc.keras.layers.base import CallRecord, Layer, history, record_of
 from graphc.keras.layers.core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape,
                                       input_layer_of)
@@ -68,10 +68,6 @@ def deserialize(config: dict, depth: int = 0, custom_objects=None) -> Layer:
             raise ValueError(f"layer class {str(registered_name or cls_name)[:100]!r} is not allowed: it is neither "
                              f"built in ({', '.join(sorted(ALLOWED))}, Sequential, Functional) nor registered; pass "
                              "it in custom_objects or register it with @keras.saving.register_keras_serializable()")
-    elif cls is not InputLayer:
-        for key in ("kernel_initializer", "bias_initializer"):
-            if key in inner:
-                inner = dict(inner, **{key: initializers.deserialize(inner[key])})
     try:
         layer = cls.from_config(inner)
     except (TypeError, ValueError, KeyError, NotImplementedError) as exc:

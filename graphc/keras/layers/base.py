@@ -26,7 +26,8 @@ import numpy as np
 import graphc as gc
 from graphc import nest
 from graphc.graph import Tensor, current_scope
-from graphc.keras import initializers, utils
+from graphc.keras import constraints, initializers, regularizers, utils
+from graphc.ops.reduce import num_elements
 from graphc.types import format_shape
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_size")
@@ -126,7 +127,7 @@ def _init_arguments(cls, args, kwargs):
 
 # ------------------------------------------------------------------ Layer
 
-_UNTRACKED = frozenset({"_sublayers", "_own_weights", "_auto_config"})
+_UNTRACKED = frozenset({"_sublayers", "_own_weights", "_auto_config", "_losses", "_weight_penalties"})
 
 class Layer:
     """Base class: ``build(input_shape)`` makes weights, ``call(inputs, training=None)`` computes."""
@@ -138,11 +139,14 @@ class Layer:
         # set before any __init__ runs, so attributes set early are tracked
         object.__setattr__(instance, "_sublayers", [])
         object.__setattr__(instance, "_own_weights", [])
+        object.__setattr__(instance, "_losses", [])            # add_loss values of the last call
+        object.__setattr__(instance, "_weight_penalties", [])  # (weight, regularizer)
         object.__setattr__(instance, "_auto_config", _init_arguments(cls, args, kwargs))
         return instance
 
-    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         utils.check_kwargs(kwargs, _BASE_KWARGS, type(self).__name__)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.name = (utils.unique_name(utils.snake_case(type(self).__name__)) if name is None
                      else utils.check_name(name, type(self).__name__))
         self.dtype = np.dtype(dtype or "float32").name
@@ -176,10 +180,7 @@ class Layer:
         utils.check_kwargs(kwargs, ("autocast", "overwrite_with_gradient"), f"{self.name}.add_weight")
         if "name" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before add_weight")
-        for what, value in (("regularizer", regularizer), ("constraint", constraint)):
-            if value is not None:
-                raise NotImplementedError(f"layer {self.name!r}: add_weight({what}=...) is not supported by "
-                                          "graphc.keras")
+        regularizer, constraint = regularizers.get(regularizer), constraints.get(constraint)
         dtype = np.dtype(dtype or self.dtype)
         shape = () if shape is None else tuple(shape)
         if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in shape):
@@ -193,12 +194,11 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: initializer gave shape {value.shape} for weight "
                              f"{name!r} of shape {shape}")
         name = name or "weight"
-        if current_scope().rpartition("/")[2] == self.name:
-            var = gc.Variable(value, trainable=trainable, name=name)
-        else:
-            with gc.name_scope(self.name):
-                var = gc.Variable(value, trainable=trainable, name=name)
+        with contextlib.nullcontext() if current_scope().rpartition("/")[2] == self.name else gc.name_scope(self.name):
+            var = gc.Variable(value, trainable=trainable, name=name, constraint=constraint)
         self._own_weights.append(var)
+        if regularizer is not None:
+            self._weight_penalties.append((var, regularizer))
         return var
 
     def _tracked_layers(self) -> list:
@@ -237,6 +237,38 @@ class Layer:
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
+
+    # -------------------------------------------------------------- losses
+    def add_loss(self, loss) -> None:
+        """Add a term to the training loss (from ``call``: it belongs to that call)."""
+        self._losses.append(loss if isinstance(loss, Tensor) else gc.constant(np.float32(loss)))
+
+    @property
+    def losses(self) -> list:
+        """The terms this layer and its tracked layers add to the loss: the add_loss
+        values of the last call, and the weight regularizers' penalties (computed
+        from the weights as they are now)."""
+        found = list(self._losses) + [regularizer(w) for w, regularizer in self._weight_penalties]
+        seen = {id(self)}
+        stack = list(reversed(self._tracked_layers()))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found += list(layer._losses) + [regularizer(w) for w, regularizer in layer._weight_penalties]
+            stack.extend(reversed(layer._tracked_layers()))
+        return found
+
+    def _clear_losses(self) -> None:
+        """Forget the add_loss values of this layer and every layer inside it (a new call begins)."""
+        stack, seen = [self], set()
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                layer._losses.clear()
+                stack.extend(layer._tracked_layers())
 
     def get_weights(self) -> list:
         return [w.numpy() for w in self.weights]
@@ -311,6 +343,8 @@ class Layer:
             training = stack[-1]
         if accepts_training(type(self)):
             kwargs["training"] = training
+        if not stack:  # an outermost call: the losses of the previous call go
+            self._clear_losses()
         stack.append(training)
         try:
             with gc.name_scope(self.name) if self._scoped else contextlib.nullcontext():
@@ -333,6 +367,10 @@ class Layer:
                 # every output is a tensor of this call's own (Dropout at inference returns its input)
                 inputs = {id(t) for t in record.input_tensors()}
                 leaves = [gc.identity(t, name=self.name) if id(t) in inputs else t for t in leaves]
+                if self.activity_regularizer is not None:  # per sample: divided by the batch size, as Keras
+                    for t in leaves:
+                        penalty = self.activity_regularizer(t)
+                        self.add_loss(penalty / num_elements(t, (0,)) if t.ndim else penalty)
         finally:
             stack.pop()
         outputs = nest.pack_sequence_as(outputs, leaves)
@@ -355,6 +393,8 @@ class Layer:
         """``name``, ``trainable``, ``dtype``; for a subclass that does not define
         get_config, also the arguments it was made with (when they are plain values)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         cls = type(self)
         if cls.get_config is Layer.get_config and _defines_own_init(cls):
             if self._auto_config is None:

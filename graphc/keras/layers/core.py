@@ -10,7 +10,7 @@ import numpy as np
 
 import graphc as gc
 from graphc.graph import Tensor
-from graphc.keras import activations, initializers, utils
+from graphc.keras import activations, constraints, initializers, regularizers, utils
 from graphc.keras.layers.base import CallRecord, Layer, history, record_of
 from graphc.ops.stochastic import random_uniform_like
 from graphc.types import format_shape
@@ -59,7 +59,8 @@ class Dense(Layer):
     """``activation(inputs @ kernel + bias)``."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive integer. "
@@ -69,15 +70,21 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
         if len(input_shape) < 1 or input_shape[-1] is None:
             raise ValueError(f"The last dimension of the inputs to Dense layer {self.name!r} should be "
                              f"defined. Found input shape {format_shape(tuple(input_shape))}")
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def _check_input(self, x):
         if not isinstance(x, Tensor):
@@ -101,7 +108,11 @@ class Dense(Layer):
         config.update(units=self.units, activation=activations.serialize(self.activation),
                       use_bias=self.use_bias,
                       kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer))
+                      bias_initializer=initializers.serialize(self.bias_initializer),
+                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                      kernel_constraint=constraints.serialize(self.kernel_constraint),
+                      bias_constraint=constraints.serialize(self.bias_constraint))
         return config
 
 
