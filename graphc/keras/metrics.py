@@ -7,11 +7,25 @@ names that ``compile(metrics=[...])`` takes.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
+
 import graphc as gc
-from graphc.keras import losses
-from graphc.keras.losses import squeeze_or_expand_to_same_rank
+from graphc.keras import utils
+from graphc.keras.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
+from graphc.keras.losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,  # noqa: F401
+                                 categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                                 log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                                 mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
+                                 squared_hinge, squeeze_or_expand_to_same_rank)
+from graphc.keras.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
+                                                Poisson, SparseCategoricalCrossentropy)
 from graphc.keras.reduction_metrics import (Mean, MeanMetricWrapper, Metric, Sum, _tensor,  # noqa: F401
                                             reduce_to_samplewise_values)
+from graphc.keras.regression_metrics import (CosineSimilarity, LogCoshError, MeanAbsoluteError,  # noqa: F401
+                                             MeanAbsolutePercentageError, MeanSquaredError,
+                                             MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError,
+                                             cosine_similarity)
 
 
 # ------------------------------------------------- accuracy functions (per sample)
@@ -73,10 +87,6 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return sparse_top_k_categorical_accuracy(gc.argmax(_tensor(y_true), axis=-1), y_pred, k)
 
 
-mean_squared_error = losses.mean_squared_error
-mean_absolute_error = losses.mean_absolute_error
-
-
 # ------------------------------------------------------------ metric classes
 
 class Accuracy(MeanMetricWrapper):
@@ -124,54 +134,84 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=int(k))
 
 
-class MeanSquaredError(MeanMetricWrapper):
-    def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, name=name, dtype=dtype)
-
-
-class MeanAbsoluteError(MeanMetricWrapper):
-    def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, name=name, dtype=dtype)
-
-
 # ------------------------------------------------------------ lookup
 
-FUNCTIONS = {
-    "accuracy": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "top_k_categorical_accuracy": top_k_categorical_accuracy,
-    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
-    "mean_squared_error": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-}
-CLASSES = {cls.__name__: cls for cls in (Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy,
-                                         CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
-                                         SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
+# keras.metrics' functions: one value per sample, usable as compile(metrics=[name])
+FUNCTIONS = {fn.__name__: fn for fn in (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, log_cosh, huber, binary_crossentropy, binary_focal_crossentropy,
+    categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy, kl_divergence,
+    poisson, hinge, squared_hinge, categorical_hinge)}
+# every metric class (saving's allow-list); a string may name one, or its snake_case name
+CLASSES = {cls.__name__: cls for cls in (
+    Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError,
+    R2Score, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    Hinge, SquaredHinge, CategoricalHinge)}
+ALIASES = {"mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
+           "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+           "MAPE": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
+           "MSLE": "mean_squared_logarithmic_error", "kld": "kl_divergence", "KLD": "kl_divergence",
+           "bce": "binary_crossentropy", "BCE": "binary_crossentropy", "logcosh": "log_cosh", "acc": "accuracy"}
+# the class that computes a function's mean with its default arguments (the object a name gives)
 _CLASS_OF = {"binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
              "sparse_categorical_accuracy": SparseCategoricalAccuracy,
              "top_k_categorical_accuracy": TopKCategoricalAccuracy,
              "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-             "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError}
-ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "acc": "accuracy"}
+             "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+             "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+             "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "log_cosh": LogCoshError,
+             "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+             "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "kl_divergence": KLDivergence,
+             "poisson": Poisson, "hinge": Hinge, "squared_hinge": SquaredHinge,
+             "categorical_hinge": CategoricalHinge}
+# classes a string may name: metrics of (y_true, y_pred) (Mean and Sum take values)
+_NAMED = {name: cls for name, cls in CLASSES.items() if cls not in (Mean, Sum, MeanMetricWrapper)}
+_NAMED.update({utils.snake_case(name): cls for name, cls in list(_NAMED.items())})
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+bce = BCE = binary_crossentropy
+logcosh = log_cosh
+
+
+def _required_arguments(cls) -> list:
+    return [p.name for p in inspect.signature(cls).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def check(identifier) -> None:
     """Raise now (at compile) for a metric name that cannot be resolved later."""
     if isinstance(identifier, str):
-        if ALIASES.get(identifier, identifier) not in FUNCTIONS:
-            raise ValueError(f"Unknown metric function: {identifier!r}; known: "
-                             f"{', '.join(sorted(set(FUNCTIONS) | set(ALIASES)))}")
-    elif not (isinstance(identifier, Metric) or callable(identifier)):
+        name = ALIASES.get(identifier, identifier)
+        cls = _NAMED.get(name)
+        if name in FUNCTIONS or (cls is not None and not _required_arguments(cls)):
+            return
+        if cls is not None:
+            raise ValueError(f"metric {identifier!r} needs arguments ({', '.join(_required_arguments(cls))}): "
+                             f"pass keras.metrics.{cls.__name__}(...) instead of its name")
+        known = sorted(set(FUNCTIONS) | set(ALIASES))
+        close = difflib.get_close_matches(identifier, known + list(_NAMED), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown metric function: {identifier[:100]!r}; known: {', '.join(known)} "
+                         f"(or a class name such as 'AUC'){hint}")
+    if inspect.isclass(identifier) and issubclass(identifier, Metric) and _required_arguments(identifier):
+        raise ValueError(f"metric class {identifier.__name__} needs arguments "
+                         f"({', '.join(_required_arguments(identifier))}): pass an instance")
+    if not (isinstance(identifier, Metric) or callable(identifier)):
         raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
 
 
 def get(identifier, loss=None, output_shape=None) -> Metric:
-    """A metric object; "accuracy" becomes binary, sparse or categorical accuracy as in Keras:
-    sparse for a sparse loss, binary for one output unit or binary crossentropy, else categorical."""
+    """A metric object, named after ``identifier`` when it is a string (as Keras's compile
+    names them): a function's name gives the mean of that function, a class name (or its
+    snake_case) an instance. "accuracy" becomes binary, sparse or categorical accuracy as
+    in Keras: sparse for a sparse loss, binary for one output unit or binary crossentropy,
+    else categorical."""
     check(identifier)
     if isinstance(identifier, Metric):
         return identifier
@@ -188,4 +228,7 @@ def get(identifier, loss=None, output_shape=None) -> Metric:
             name = "binary_accuracy"
         else:
             name = "categorical_accuracy"
-    return _CLASS_OF[name](name=identifier)
+    cls = _CLASS_OF.get(name) or (None if name in FUNCTIONS else _NAMED[name])
+    if cls is None:  # a function no class computes with its defaults (huber, the focal crossentropies)
+        return MeanMetricWrapper(FUNCTIONS[name], name=identifier)
+    return cls(name=identifier)

@@ -14,7 +14,7 @@ import numpy as np
 
 import graphc as gc
 from graphc.graph import Tensor
-from graphc.keras import initializers, utils
+from graphc.keras import initializers, losses, utils
 from graphc.keras.losses import squeeze_or_expand_to_same_rank
 from graphc.ops.array import broadcast_like
 from graphc.ops.reduce import num_elements
@@ -38,6 +38,12 @@ def _mean(t: Tensor, axes) -> Tensor:
 
 def _sum(t, axes):
     return gc.reduce_sum(t, axis=tuple(axes))
+
+
+def divide_no_nan(x, y) -> Tensor:
+    """x / y, and 0 where y == 0 (Keras's ``ops.divide_no_nan``)."""
+    zero = gc.equal(y, 0.0)
+    return gc.where(zero, 0.0, x / gc.where(zero, 1.0, y))
 
 
 # ---------------------------------------------------------------- base class
@@ -95,10 +101,17 @@ class Metric:
 
 def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
     """Keras's weighting: values reduced to one per sample, weighted by ``sample_weight``
-    (broadcast after matching ranks). Returns (values, per-sample weights or None)."""
+    (broadcast after matching ranks). Returns (values, per-sample weights or None).
+
+    Values a loss function marked as not counting (sparse crossentropy's
+    ignore_class) get weight 0, as in Keras only when weights are given:
+    without weights they count as zeros in the mean."""
+    mask = losses.get_mask(values)
     values = _tensor(values, dtype)
     if sample_weight is not None:
         sample_weight = _tensor(sample_weight, dtype)
+        if mask is not None:
+            sample_weight = losses.apply_mask(sample_weight, mask, dtype, "sum", "metric")
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         weight_ndim = sample_weight.ndim
         if values.ndim > weight_ndim:
@@ -154,8 +167,7 @@ class Mean(Metric):
         self.count.assign_add(_tensor(samples, self.dtype))
 
     def result(self):
-        empty = gc.equal(self.count, 0.0)  # Keras's divide_no_nan: 0 before any update
-        return gc.where(empty, 0.0, self.total / gc.where(empty, 1.0, self.count))
+        return divide_no_nan(self.total, self.count)  # 0 before any update, as Keras
 
 
 class MeanMetricWrapper(Mean):
