@@ -12,6 +12,9 @@ import inspect
 
 import graphc as gc
 from graphc.keras import utils
+from graphc.keras.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall,
+                                            Recall, RecallAtPrecision, SensitivityAtSpecificity,
+                                            SpecificityAtSensitivity, TrueNegatives, TruePositives)
 from graphc.keras.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
 from graphc.keras.losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,  # noqa: F401
                                  categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
@@ -149,7 +152,8 @@ CLASSES = {cls.__name__: cls for cls in (
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError,
     R2Score, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-    Hinge, SquaredHinge, CategoricalHinge)}
+    Hinge, SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision,
+    Recall, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision, AUC)}
 ALIASES = {"mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
            "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
            "MAPE": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",

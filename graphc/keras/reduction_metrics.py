@@ -52,8 +52,9 @@ class Metric:
     """Base class: ``add_variable`` in ``__init__``, then ``update_state`` and ``result``."""
 
     def __init__(self, name=None, dtype=None):
+        # as Keras's auto_name: a metric named after its class is numbered when the name is taken
         self.name = utils.check_name(name, type(self).__name__) if name is not None else \
-            utils.snake_case(type(self).__name__)
+            utils.unique_name(utils.snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype or "float32").name
         self._variables: list = []
 

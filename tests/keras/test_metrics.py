@@ -94,3 +94,8 @@ def test_bad_metric_arguments_are_clear():
         M.get("acuracy")
     with pytest.raises(NotImplementedError, match="update_state"):
         M.Metric(name="m").update_state([1])
+
+
+def test_a_metric_named_after_its_class_is_numbered_as_keras_numbers_it():
+    assert [M.Precision().name, M.Precision().name, M.AUC().name] == ["precision", "precision_1", "auc"]
+    assert M.Precision(name="p").name == "p" and M.Precision().name == "precision_2"
