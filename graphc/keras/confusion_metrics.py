@@ -13,7 +13,6 @@ fall exactly on a threshold count as Keras counts them.
 """
 from __future__ import annotations
 
-import math
 from enum import Enum
 
 import numpy as np

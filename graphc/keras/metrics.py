@@ -15,6 +15,7 @@ from graphc.keras import utils
 from graphc.keras.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall,
                                             Recall, RecallAtPrecision, SensitivityAtSpecificity,
                                             SpecificityAtSensitivity, TrueNegatives, TruePositives)
+from graphc.keras.f_score_metrics import F1Score, FBetaScore
 from graphc.keras.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
 from graphc.keras.losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,  # noqa: F401
                                  categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
@@ -153,7 +154,8 @@ CLASSES = {cls.__name__: cls for cls in (
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError,
     R2Score, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     Hinge, SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision,
-    Recall, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision, AUC)}
+    Recall, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision, AUC,
+    FBetaScore, F1Score)}
 ALIASES = {"mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
            "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
            "MAPE": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
