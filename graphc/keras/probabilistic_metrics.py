@@ -63,7 +63,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
                          ignore_class=ignore_class, axis=axis)
         _check(self.name, axis=axis)
-        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))):
+        if ignore_class is not None and (isinstance(ignore_class, bool)
+                                         or not isinstance(ignore_class, (int, np.integer))):
             raise ValueError(f"{self.name}: `ignore_class` must be an int (a class label) or None, "
                              f"got {ignore_class!r}")
         self.from_logits = from_logits
