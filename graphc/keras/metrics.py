@@ -1,177 +1,35 @@
 """Metrics (Keras 3's API and numbers): state in gc.Variables.
 
-A metric's ``update_state(...)`` assigns to its variables and ``result()``
-computes from them, with graphc ops. Called eagerly (on arrays) they run
-at once and ``result()`` is a tensor with a value; called inside a traced
-step (the Keras steps are traced, see trainer.py) the assignments become
-updates of the compiled step and ``result()`` reads the updated values.
-``reset_state()`` zeroes the variables. So the numbers shown during fit are
-means over the epoch so far, weighted by samples, as in Keras.
+This module is ``keras.metrics``: the accuracy family is defined here, the
+rest in one module per family, re-exported (reduction_metrics: the base
+class, Sum, Mean, MeanMetricWrapper). ``get`` and ``check`` resolve the
+names that ``compile(metrics=[...])`` takes.
 """
 from __future__ import annotations
 
-import numpy as np
+import difflib
+import inspect
 
 import graphc as gc
-from graphc.graph import Tensor
-from graphc.keras import initializers, losses, utils
-from graphc.keras.losses import squeeze_or_expand_to_same_rank
-from graphc.ops.array import broadcast_like
-from graphc.ops.reduce import num_elements
-
-
-def _tensor(value, dtype=None) -> Tensor:
-    """``value`` (array, list, number or tensor) as a tensor, cast to ``dtype`` if given."""
-    t = value if isinstance(value, Tensor) else gc.constant(np.asarray(value))
-    return t if dtype is None or t.dtype == np.dtype(dtype) else gc.cast(t, dtype)
-
-
-def _count(t: Tensor, axes) -> Tensor:
-    """Number of elements of ``t`` along ``axes`` as a float32 tensor (run-time dims allowed)."""
-    n = num_elements(t, tuple(axes))
-    return n if isinstance(n, Tensor) else gc.constant(np.float32(n))
-
-
-def _mean(t: Tensor, axes) -> Tensor:
-    return gc.reduce_mean(t, axis=tuple(axes)) if axes else t
-
-
-# ---------------------------------------------------------------- base class
-
-class Metric:
-    """Base class: ``add_variable`` in ``__init__``, then ``update_state`` and ``result``."""
-
-    def __init__(self, name=None, dtype=None):
-        self.name = utils.check_name(name, type(self).__name__) if name is not None else \
-            utils.snake_case(type(self).__name__)
-        self.dtype = np.dtype(dtype or "float32").name
-        self._variables: list = []
-
-    def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}>"
-
-    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
-        """A non-trainable state Variable of this metric (``name`` scoped under the metric's)."""
-        dtype = dtype or self.dtype
-        value = np.asarray(initializers.get(initializer)(tuple(shape), dtype), dtype=dtype)
-        with gc.name_scope(self.name):
-            variable = gc.Variable(value, trainable=False, name=name or "variable", dtype=dtype)
-        self._variables.append(variable)
-        return variable
-
-    add_weight = add_variable
-
-    @property
-    def variables(self) -> list:
-        return list(self._variables)
-
-    def reset_state(self):
-        for variable in self._variables:
-            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
-
-    def update_state(self, *args, **kwargs):
-        raise NotImplementedError(f"metric {self.name!r}: a Metric subclass must define update_state")
-
-    def result(self):
-        raise NotImplementedError(f"metric {self.name!r}: a Metric subclass must define result")
-
-    def __call__(self, *args, **kwargs):
-        self.update_state(*args, **kwargs)
-        return self.result()
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-# ---------------------------------------------------------------- reductions
-
-def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
-    """Keras's weighting: values reduced to one per sample, weighted by ``sample_weight``
-    (broadcast after matching ranks). Returns (values, per-sample weights or None)."""
-    values = _tensor(values, dtype)
-    if sample_weight is not None:
-        sample_weight = _tensor(sample_weight, dtype)
-        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
-        weight_ndim = sample_weight.ndim
-        if values.ndim > weight_ndim:
-            values = reduce_fn(values, range(weight_ndim, values.ndim))
-        sample_weight = broadcast_like(sample_weight, values)
-        values = values * sample_weight
-        if weight_ndim > 1:
-            sample_weight = reduce_fn(sample_weight, range(1, weight_ndim))
-    if values.ndim > 1:
-        values = reduce_fn(values, range(1, values.ndim))
-    return values, sample_weight
-
-
-class Sum(Metric):
-    """The (weighted) sum of the values seen."""
-
-    def __init__(self, name="sum", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(name="total")
-
-    def update_state(self, values, sample_weight=None):
-        values, _ = reduce_to_samplewise_values(values, sample_weight, _sum, self.dtype)
-        self.total.assign_add(gc.reduce_sum(values))
-
-    def result(self):
-        return self.total * 1
-
-
-class Mean(Metric):
-    """The (weighted) mean of the values seen: ``total / count``."""
-
-    def __init__(self, name="mean", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(name="total")
-        self.count = self.add_variable(name="count")
-
-    def update_state(self, values, sample_weight=None):
-        if (isinstance(sample_weight, Tensor) and sample_weight.ndim == 0 or isinstance(sample_weight, (int, float))) \
-                and isinstance(values, Tensor) and values.ndim == 0:
-            # one value of a given weight (the loss tracker: the batch's mean loss, weight batch size)
-            weight = _tensor(sample_weight, self.dtype)
-            self.total.assign_add(_tensor(values, self.dtype) * weight)
-            self.count.assign_add(weight)
-            return
-        values, sample_weight = reduce_to_samplewise_values(values, sample_weight, _mean, self.dtype)
-        self.total.assign_add(gc.reduce_sum(values))
-        if sample_weight is not None:
-            samples = gc.reduce_sum(sample_weight)
-        elif values.ndim:
-            samples = _count(values, (0,))
-        else:
-            samples = 1.0
-        self.count.assign_add(_tensor(samples, self.dtype))
-
-    def result(self):
-        empty = gc.equal(self.count, 0.0)  # Keras's divide_no_nan: 0 before any update
-        return gc.where(empty, 0.0, self.total / gc.where(empty, 1.0, self.count))
-
-
-def _sum(t, axes):
-    return gc.reduce_sum(t, axis=tuple(axes))
-
-
-class MeanMetricWrapper(Mean):
-    """The mean over samples of ``fn(y_true, y_pred, **kwargs)`` (one value per sample)."""
-
-    def __init__(self, fn, name=None, dtype=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
-        self._fn = fn
-        self._fn_kwargs = kwargs
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        return super().update_state(values, sample_weight=sample_weight)
-
-    def get_config(self):
-        return dict(super().get_config(), **self._fn_kwargs)
+from graphc.keras import utils
+from graphc.keras.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall,
+                                            Recall, RecallAtPrecision, SensitivityAtSpecificity,
+                                            SpecificityAtSensitivity, TrueNegatives, TruePositives)
+from graphc.keras.f_score_metrics import F1Score, FBetaScore
+from graphc.keras.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
+from graphc.keras.losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,  # noqa: F401
+                                 categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                                 log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                                 mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
+                                 squared_hinge, squeeze_or_expand_to_same_rank)
+from graphc.keras.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
+                                                Poisson, SparseCategoricalCrossentropy)
+from graphc.keras.reduction_metrics import (Mean, MeanMetricWrapper, Metric, Sum, _tensor,  # noqa: F401
+                                            reduce_to_samplewise_values)
+from graphc.keras.regression_metrics import (CosineSimilarity, LogCoshError, MeanAbsoluteError,  # noqa: F401
+                                             MeanAbsolutePercentageError, MeanSquaredError,
+                                             MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError,
+                                             cosine_similarity)
 
 
 # ------------------------------------------------- accuracy functions (per sample)
@@ -233,10 +91,6 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return sparse_top_k_categorical_accuracy(gc.argmax(_tensor(y_true), axis=-1), y_pred, k)
 
 
-mean_squared_error = losses.mean_squared_error
-mean_absolute_error = losses.mean_absolute_error
-
-
 # ------------------------------------------------------------ metric classes
 
 class Accuracy(MeanMetricWrapper):
@@ -284,54 +138,86 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=int(k))
 
 
-class MeanSquaredError(MeanMetricWrapper):
-    def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, name=name, dtype=dtype)
-
-
-class MeanAbsoluteError(MeanMetricWrapper):
-    def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, name=name, dtype=dtype)
-
-
 # ------------------------------------------------------------ lookup
 
-FUNCTIONS = {
-    "accuracy": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "top_k_categorical_accuracy": top_k_categorical_accuracy,
-    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
-    "mean_squared_error": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-}
-CLASSES = {cls.__name__: cls for cls in (Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy,
-                                         CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
-                                         SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
+# keras.metrics' functions: one value per sample, usable as compile(metrics=[name])
+FUNCTIONS = {fn.__name__: fn for fn in (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, log_cosh, huber, binary_crossentropy, binary_focal_crossentropy,
+    categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy, kl_divergence,
+    poisson, hinge, squared_hinge, categorical_hinge)}
+# every metric class (saving's allow-list); a string may name one, or its snake_case name
+CLASSES = {cls.__name__: cls for cls in (
+    Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError,
+    R2Score, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    Hinge, SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision,
+    Recall, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision, AUC,
+    FBetaScore, F1Score)}
+ALIASES = {"mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
+           "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+           "MAPE": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
+           "MSLE": "mean_squared_logarithmic_error", "kld": "kl_divergence", "KLD": "kl_divergence",
+           "bce": "binary_crossentropy", "BCE": "binary_crossentropy", "logcosh": "log_cosh", "acc": "accuracy"}
+# the class that computes a function's mean with its default arguments (the object a name gives)
 _CLASS_OF = {"binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
              "sparse_categorical_accuracy": SparseCategoricalAccuracy,
              "top_k_categorical_accuracy": TopKCategoricalAccuracy,
              "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-             "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError}
-ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "acc": "accuracy"}
+             "mean_squared_error": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError,
+             "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+             "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "log_cosh": LogCoshError,
+             "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+             "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "kl_divergence": KLDivergence,
+             "poisson": Poisson, "hinge": Hinge, "squared_hinge": SquaredHinge,
+             "categorical_hinge": CategoricalHinge}
+# classes a string may name: metrics of (y_true, y_pred) (Mean and Sum take values)
+_NAMED = {name: cls for name, cls in CLASSES.items() if cls not in (Mean, Sum, MeanMetricWrapper)}
+_NAMED.update({utils.snake_case(name): cls for name, cls in list(_NAMED.items())})
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+bce = BCE = binary_crossentropy
+logcosh = log_cosh
+
+
+def _required_arguments(cls) -> list:
+    return [p.name for p in inspect.signature(cls).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def check(identifier) -> None:
     """Raise now (at compile) for a metric name that cannot be resolved later."""
     if isinstance(identifier, str):
-        if ALIASES.get(identifier, identifier) not in FUNCTIONS:
-            raise ValueError(f"Unknown metric function: {identifier!r}; known: "
-                             f"{', '.join(sorted(set(FUNCTIONS) | set(ALIASES)))}")
-    elif not (isinstance(identifier, Metric) or callable(identifier)):
+        name = ALIASES.get(identifier, identifier)
+        cls = _NAMED.get(name)
+        if name in FUNCTIONS or (cls is not None and not _required_arguments(cls)):
+            return
+        if cls is not None:
+            raise ValueError(f"metric {identifier!r} needs arguments ({', '.join(_required_arguments(cls))}): "
+                             f"pass keras.metrics.{cls.__name__}(...) instead of its name")
+        known = sorted(set(FUNCTIONS) | set(ALIASES))
+        close = difflib.get_close_matches(identifier, known + list(_NAMED), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown metric function: {identifier[:100]!r}; known: {', '.join(known)} "
+                         f"(or a class name such as 'AUC'){hint}")
+    if inspect.isclass(identifier) and issubclass(identifier, Metric) and _required_arguments(identifier):
+        raise ValueError(f"metric class {identifier.__name__} needs arguments "
+                         f"({', '.join(_required_arguments(identifier))}): pass an instance")
+    if not (isinstance(identifier, Metric) or callable(identifier)):
         raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
 
 
 def get(identifier, loss=None, output_shape=None) -> Metric:
-    """A metric object; "accuracy" becomes binary, sparse or categorical accuracy as in Keras:
-    sparse for a sparse loss, binary for one output unit or binary crossentropy, else categorical."""
+    """A metric object, named after ``identifier`` when it is a string (as Keras's compile
+    names them): a function's name gives the mean of that function, a class name (or its
+    snake_case) an instance. "accuracy" becomes binary, sparse or categorical accuracy as
+    in Keras: sparse for a sparse loss, binary for one output unit or binary crossentropy,
+    else categorical."""
     check(identifier)
     if isinstance(identifier, Metric):
         return identifier
@@ -348,4 +234,7 @@ def get(identifier, loss=None, output_shape=None) -> Metric:
             name = "binary_accuracy"
         else:
             name = "categorical_accuracy"
-    return _CLASS_OF[name](name=identifier)
+    cls = _CLASS_OF.get(name) or (None if name in FUNCTIONS else _NAMED[name])
+    if cls is None:  # a function no class computes with its defaults (huber, the focal crossentropies)
+        return MeanMetricWrapper(FUNCTIONS[name], name=identifier)
+    return cls(name=identifier)

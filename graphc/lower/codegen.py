@@ -134,6 +134,8 @@ def generate(graph: Graph, name: str = "graphc_function", check_numerics: bool =
     sequence = [n for n in computed if id(n) not in deferred] + [n for n in computed if id(n) in deferred]
     escapes = escaping(graph)
     last = last_uses(sequence)
+    for _, value in graph.updates:  # read once more at the end, by the copy into its variable
+        last[id(storage_root(value))] = len(sequence)
     pool = BufferPool()
     releases: dict = {}
     slot_of: dict = {}  # id(node) -> the slot its value is computed into

@@ -270,3 +270,20 @@ def test_a_repeated_scalar_subexpression_is_not_written_in_place():
     dv = np.mean(xv) ** 2 + 0.5
     for _ in range(2):
         np.testing.assert_allclose(f(xv), np.sum(xv / dv + xv ** 2 / dv ** 2, axis=1), rtol=1e-12)
+
+
+def test_an_update_value_read_before_the_final_block_keeps_its_buffer_until_copied():
+    # a's new value is read by another op (so it is not computed in place) and then
+    # copied into a in the final block: its buffer must not be lent to a later value
+    a = gc.Variable(np.zeros(5, np.float32), trainable=False, name="a")
+    b = gc.Variable(np.zeros(5, np.float32), trainable=False, name="b")
+    x = gc.placeholder((3, 5), name="x")
+    new_a = a + gc.reduce_sum(x, axis=0)
+    total = gc.reduce_sum(new_a * 1.0)
+    new_b = b + gc.reduce_sum(x * x, axis=0)
+    f = gc.function([x], total, updates=[(a, new_a), (b, new_b)])
+    batch = np.arange(15, dtype=np.float32).reshape(3, 5)
+    for step in range(1, 4):
+        f(batch)
+        np.testing.assert_array_equal(a.numpy(), step * batch.sum(axis=0))
+        np.testing.assert_array_equal(b.numpy(), step * (batch * batch).sum(axis=0))
