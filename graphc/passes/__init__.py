@@ -8,9 +8,10 @@ size before and after and the time it took (and optionally the graphs).
 Every pass preserves what the graph computes for every input, NaN, +-inf
 and values outside a function's domain included; only rounding may change
 (see ieee.py for exactly what). The passes that let SymPy simplify
-(and matmul scaling: ``FAST_MATH_PASSES``) take ``fast_math``: with it they also use identities
-that hold for real numbers but not for floats (x - x -> 0, x / x -> 1,
-x * 0 -> 0, exp(log x) -> x, sqrt(x)**2 -> x, ...).
+(and gemm and matmul scaling: ``FAST_MATH_PASSES``) take ``fast_math``:
+with it they also use identities that hold for real numbers but not for
+floats (x - x -> 0, x / x -> 1, x * 0 -> 0, exp(log x) -> x, sqrt(x)**2 ->
+x, a number distributed over a sum, ...).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fusion import fuse_elementwise
 from graphc.passes.gemm import fold_into_gemm
+from graphc.passes.ieee import arithmetic
 from graphc.passes.matmul_scaling import scale_matmul_operands
 from graphc.passes.rewrite import same_graph
 from graphc.passes.simplify import simplify
@@ -41,7 +43,7 @@ PASSES = {
 }
 
 # Passes that take the fast_math switch.
-FAST_MATH_PASSES = frozenset({"simplify", "stable", "fusion", "matmul_scaling"})
+FAST_MATH_PASSES = frozenset({"simplify", "stable", "fusion", "gemm", "matmul_scaling"})
 
 LEVELS = {
     0: [],
@@ -118,16 +120,17 @@ def optimize(graph: Graph, level: int = 2, passes: dict | None = None,
     stats = PassStats()
     size = graph_size(graph)
     produced: dict = {}  # pass name -> the graph it last returned
-    for name in pipeline(level, passes):
-        start = time.perf_counter()
-        if name in produced and same_graph(produced[name], graph):
-            pass  # nothing changed since this pass last ran: running it again would change nothing
-        else:
-            options = {"fast_math": fast_math} if name in FAST_MATH_PASSES else {}
-            graph = produced[name] = PASSES[name](graph, **options)
-        seconds = time.perf_counter() - start
-        new_size = graph_size(graph)
-        stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,
-                                        graph if keep_graphs else None))
-        size = new_size
+    with arithmetic(fast_math):
+        for name in pipeline(level, passes):
+            start = time.perf_counter()
+            if name in produced and same_graph(produced[name], graph):
+                pass  # nothing changed since this pass last ran: running it again would change nothing
+            else:
+                options = {"fast_math": fast_math} if name in FAST_MATH_PASSES else {}
+                graph = produced[name] = PASSES[name](graph, **options)
+            seconds = time.perf_counter() - start
+            new_size = graph_size(graph)
+            stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,
+                                            graph if keep_graphs else None))
+            size = new_size
     return graph, stats

@@ -121,11 +121,13 @@ def substitute(expr, mapping: dict, fast_math: bool = False):
     return rebuild(expr, mapping, fast_math, functions=False)
 
 
-def linear_in(node: Tensor, k: int):
+def linear_in(node: Tensor, k: int, fast_math: bool = False):
     """(coefficient, rest) with elementwise ``node == coefficient * x_k + rest``,
     where neither part reads input k and the coefficient is a number or an
     expression of 0-d inputs only (a learning rate held in a variable);
-    None when ``node`` is not of that form."""
+    None when ``node`` is not of that form. Only with ``fast_math`` is x_k
+    taken out of a product with a sum (``w - 0.1*(x + 0.5*w)`` is
+    ``-0.1*x + 0.95*w`` in real numbers, not at w = inf)."""
     expr, symbol = node.op.expr, ARGS[k]
     coefficient = derivative(expr, k)
     if coefficient == 0 or symbol in coefficient.free_symbols or (
@@ -135,6 +137,8 @@ def linear_in(node: Tensor, k: int):
         return None
     rest = expr - coefficient * symbol
     if symbol in rest.free_symbols:
+        if not fast_math:
+            return None
         rest = sp.expand(rest)
         if symbol in rest.free_symbols:
             return None

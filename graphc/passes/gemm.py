@@ -38,7 +38,7 @@ def _accumulated(rest, node):
     return node.inputs[arg_index(term)], float(beta)
 
 
-def fold_into_gemm(graph: Graph) -> Graph:
+def fold_into_gemm(graph: Graph, fast_math: bool = False) -> Graph:
     users = {key: len(nodes) for key, nodes in consumers(graph.nodes()).items()}
     roots = {id(r) for r in graph.roots}
 
@@ -52,7 +52,7 @@ def fold_into_gemm(graph: Graph) -> Graph:
             a, b = product.inputs
             if a.ndim != 2 or b.ndim != 2 or not a.dtype == b.dtype == node.dtype:
                 continue
-            linear = linear_in(node, k)
+            linear = linear_in(node, k, fast_math)
             accumulated = linear and _accumulated(linear[1], node)
             if not accumulated or (accumulated[0] is not None and accumulated[0].dtype != node.dtype):
                 continue

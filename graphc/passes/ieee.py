@@ -15,20 +15,24 @@ Exact means: for every input, including 0, -0.0, +-inf, NaN and values
 outside a function's domain, the new expression is NaN where the old one
 is, the same infinity where the old one is infinite, a zero of the same
 sign where it is zero, and otherwise the same number up to rounding.
-Rounding may change: numbers combine and distribute (``(x + 2) * 3`` is
-``3*x + 6``, ``(x * 2) / 2`` is ``x``), like terms with coefficients of one
-sign collect (``x + x`` is ``2*x``), integer powers of one sign combine
-(``x * x**2`` is ``x**3``, ``(x*y)**2`` is ``x**2*y**2``), and sums
-reassociate as they flatten. Like every change of rounding, these can also
-round to infinity or to zero differently where a value is near the limits
-of its dtype, or where a difference cancels. Not allowed: ``x + 0`` (it is
-0.0 at x = -0.0; SymPy cannot tell ``x - 0``, which is exact, from it),
-``(x + 2) * 3 - 6`` -> ``3*x`` for the same reason.
+Rounding may change: numbers combine (``(x * 2) / 2`` is ``x``), like
+terms with coefficients of one sign collect (``x + x`` is ``2*x``), integer
+powers of one sign combine (``x * x**2`` is ``x**3``, ``(x*y)**2`` is
+``x**2*y**2``), and sums reassociate as they flatten. Like every change of
+rounding, these can also round to infinity or to zero differently where a
+value is near the limits of its dtype. Not allowed: ``x + 0`` (it is 0.0 at
+x = -0.0; SymPy cannot tell ``x - 0``, which is exact, from it), and a
+number distributed over a sum (``(x + 2) * 3`` stays; ``3*x + 6`` can
+cancel where ``x + 2`` did not: ``-1e10 * (1 - m) + x*m`` is x at m = 1,
+``1e10*m - 1e10 + x*m`` is 0), so ``(x + 2) * 3 - 6`` stays too.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import sympy as sp
+from sympy.core.parameters import distribute
 from sympy.core.relational import Relational
 
 from graphc.ops import scalar
@@ -244,6 +248,17 @@ def _build(func, args, evaluate: bool):
     if not evaluate:
         return func(*args, evaluate=False)
     return func(*args)
+
+
+@contextlib.contextmanager
+def arithmetic(fast_math: bool = False):
+    """While SymPy builds the expressions of passes: a number is distributed over
+    a sum only with ``fast_math`` (SymPy does it as it builds ``2*(x + 1)``):
+    ``-1e10*(1 - m) + x*m`` would become ``1e10*m - 1e10 + x*m``, 0 at m = 1 in
+    float32, not x. (Setting SymPy's switch clears its cache: once per
+    optimize, not per expression.)"""
+    with distribute(fast_math):
+        yield
 
 
 def _exact(func, args, result) -> bool:

@@ -44,7 +44,7 @@ def scale_matmul_operands(graph: Graph, fast_math: bool = False) -> Graph:
         for k, product in enumerate(node.inputs):
             if not isinstance(product.op, MatMul) or users.get(id(product)) != 1 or id(product) in roots:
                 continue
-            linear = linear_in(node, k)
+            linear = linear_in(node, k, fast_math)
             if linear is None or (linear[0].is_number and abs(linear[0]) == 1) or not (
                     fast_math or linear[0].is_number):
                 continue

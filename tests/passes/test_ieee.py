@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from graphc.ops import scalar
 from graphc.ops.elementwise import TABLE
 from graphc.ops.scalar import ARGS
-from graphc.passes.ieee import bounded, exact_expansion, rebuild
+from graphc.passes.ieee import arithmetic, bounded, exact_expansion, rebuild
 from tests.reference import Reference
 
 x0, x1, x2 = ARGS[:3]
@@ -125,3 +125,21 @@ def test_expansion_only_of_polynomials_in_bounded_generators():
     assert not exact_expansion(r * (r + 1) - r ** 2, r)          # inf - inf at r = inf
     assert not exact_expansion((t + 1) * (t - 1) - t ** 2, sp.Integer(-1))  # t's NaN is lost
     assert not exact_expansion((t + 1) / (t - 1), sp.expand((t + 1) / (t - 1)))
+
+
+def test_a_number_is_not_distributed_over_a_sum_unless_fast_math():
+    # -1e10*(1 - m) + x*m -> 1e10*m - 1e10 + x*m cancels x at m = 1 (float32)
+    mask = sp.Integer(-10 ** 10) * x1
+    with arithmetic():
+        assert rebuild(mask, {x1: 1 - r}) == sp.Mul(-10 ** 10, 1 - r, evaluate=False)
+    with arithmetic(fast_math=True):
+        assert rebuild(mask, {x1: 1 - r}, fast_math=True) == 10 ** 10 * r - 10 ** 10
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_a_large_mask_keeps_the_masked_values(level):
+    import graphc as gc
+    x, m = gc.placeholder((4,), name="x"), gc.placeholder((4,), name="m")
+    f = gc.function([x, m], x * m + -1e10 * (1.0 - m), optimize=level)
+    xs, ms = np.array([1.0, 2.0, 3.0, 4.0], np.float32), np.array([1.0, 1.0, 0.0, 1.0], np.float32)
+    np.testing.assert_array_equal(f(xs, ms), np.array([1.0, 2.0, -1e10, 4.0], np.float32))
