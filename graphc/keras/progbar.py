@@ -14,6 +14,8 @@ import math
 import sys
 import time
 
+import numpy as np
+
 
 def _is_terminal(stream) -> bool:
     try:
@@ -31,6 +33,8 @@ def _can_encode(stream, text) -> bool:
 
 
 def format_value(value) -> str:
+    if np.ndim(value):  # a vector result (a metric per class): its values, as Keras prints them
+        return "[" + " ".join(format_value(v) for v in np.ravel(value)) + "]"
     value = float(value)
     return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.4e}"
 

@@ -95,6 +95,11 @@ class OutputMetric(metrics_module.Metric):
         return self.metric.variables
 
 
+def _logs(names, values) -> dict:
+    """A step's outputs as logs: floats, and arrays for vector results (F1Score per class, ...)."""
+    return {name: float(value) if np.ndim(value) == 0 else np.array(value) for name, value in zip(names, values)}
+
+
 def _takes_labels(metric) -> bool:
     """Whether a metric compares integer labels with scores (the sparse ones)."""
     metric = getattr(metric, "metric", metric)  # an OutputMetric's own
@@ -717,7 +722,7 @@ class Trainer:
                 start, stop = step * batch_size, min(n, (step + 1) * batch_size)
                 index = slice(start, stop) if order is None else order[start:stop]
                 outputs = train_step(*[a[index] for a in arrays])
-                logs = {name: float(value) for name, value in zip(names, outputs)}
+                logs = _logs(names, outputs)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -742,7 +747,7 @@ class Trainer:
         for step in range(math.ceil(len(arrays[0]) / batch_size)):
             cbs.on_test_batch_begin(step)
             outputs = test_step(*[a[step * batch_size:(step + 1) * batch_size] for a in arrays])
-            logs = {name: float(value) for name, value in zip(names, outputs)}
+            logs = _logs(names, outputs)
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         return logs
@@ -795,7 +800,7 @@ class Trainer:
         step = self._step_function(*key)  # built first: it makes the metrics
         self.reset_metrics()
         outputs = step(*arrays)
-        logs = {n: float(v) for n, v in zip(self._log_names[key], outputs)}
+        logs = _logs(self._log_names[key], outputs)
         return self._format_logs(logs, return_dict)
 
     def predict_on_batch(self, x):

@@ -343,3 +343,18 @@ def test_a_train_step_must_return_a_dict_of_tensors():
     model.compile("sgd", "mse")
     with pytest.raises(TypeError, match="train_step must return a dict"):
         model.fit(np.zeros((4, 4), np.float32), np.zeros((4, 3), np.float32), verbose=0)
+
+
+def test_a_metric_with_a_result_per_class_is_logged_as_an_array(capsys):
+    x, y = blobs(n=60)
+    model = small_classifier(loss="categorical_crossentropy", metrics=())
+    model.compile("adam", "categorical_crossentropy", metrics=[keras.metrics.F1Score(average=None)])
+    onehot = keras.utils.to_categorical(y, 3)
+    history = model.fit(x, onehot, epochs=1, verbose=2).history
+    assert history["f1_score"][0].shape == (3,)
+    loss, f1 = model.evaluate(x, onehot, verbose=0)
+    predicted = np.eye(3)[model.predict(x, verbose=0).argmax(1)]  # F1Score thresholds at the row's max
+    tp = (predicted * onehot).sum(0)
+    expected = 2 * tp / (predicted.sum(0) + onehot.sum(0))
+    np.testing.assert_allclose(f1, expected, rtol=1e-5)
+    assert "f1_score: [" in capsys.readouterr().out
