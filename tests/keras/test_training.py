@@ -40,6 +40,16 @@ def test_example_model_reaches_95_percent_on_digits_in_seconds():
     assert time.perf_counter() - start < 30
 
 
+def test_the_two_headed_example_learns_both_outputs_and_reloads(capsys):
+    pytest.importorskip("sklearn")
+    namespace = runpy.run_path(str(EXAMPLE.with_name("two_headed_digits.py")))
+    logs = namespace["main"](epochs=6)
+    assert logs["digit_accuracy"] >= 0.9 and logs["even_accuracy"] >= 0.85
+    assert logs["loss"] > logs["digit_loss"] + 0.5 * logs["even_loss"]  # plus the L2 penalty
+    out = capsys.readouterr().out
+    assert "Connected to" in out and "the same predictions: True" in out
+
+
 def test_mnist_sized_model_summary_has_407050_params():
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
