@@ -461,10 +461,11 @@ class Functional(Model):
             raise ValueError(f"The layer names in a model must be unique, got {names}")
         self._sublayers[:] = seen
         self._input_name = input_layer_of(flat_inputs[0]).name
-        names = (dict(zip(inputs, inputs)) if isinstance(inputs, dict)
-                 else nest.pack_sequence_as(inputs, [input_layer_of(t).name for t in flat_inputs]))
+        # an input is named by its key in a dict of inputs, else by its Input's name
+        names = [str(key) for key in inputs] if isinstance(inputs, dict) else [
+            input_layer_of(t).name for t in flat_inputs]
         self._build_specs = nest.pack_sequence_as(inputs, [
-            TensorSpec(t.shape, t.dtype, name=str(name)) for t, name in zip(flat_inputs, nest.flatten(names))])
+            TensorSpec(t.shape, t.dtype, name=name) for t, name in zip(flat_inputs, names)])
         self._output_specs = self._specs_of_outputs(outputs)
         self.built = True
 

@@ -242,3 +242,14 @@ def test_mistakes_in_a_subclass_are_named():
         ReturnsNumbers()(np.ones((1, 2), "float32"))
     with pytest.raises(ValueError, match="weight 'w' needs a fully known shape"):
         keras.layers.Layer(name="l").add_weight(shape=(None, 3), name="w")
+
+
+def test_build_called_by_hand_builds_once():
+    layer = LazyLinear(3)
+    layer.build((None, 5))
+    assert layer.built and len(layer.weights) == 2
+    layer(np.ones((2, 5), "float32"))
+    assert len(layer.weights) == 2  # not built again by the call
+    model = keras.Sequential([LazyLinear(2)])
+    model.build((None, 4))
+    assert model.built and model.output_shape == (None, 2) and len(model.weights) == 2

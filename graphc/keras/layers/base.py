@@ -16,6 +16,7 @@ value given to an outer call reaches the layers it calls, as in Keras.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import threading
@@ -78,7 +79,7 @@ def _accepted_parameters(fn) -> tuple:
 _parameters_cache: dict = {}
 
 
-def call_parameters(cls) -> tuple:
+def _call_parameters(cls) -> tuple:
     found = _parameters_cache.get(cls)
     if found is None:
         found = _parameters_cache[cls] = _accepted_parameters(cls.call)
@@ -86,7 +87,7 @@ def call_parameters(cls) -> tuple:
 
 
 def accepts_training(cls) -> bool:
-    names, var_keyword = call_parameters(cls)
+    names, var_keyword = _call_parameters(cls)
     return "training" in names or var_keyword
 
 
@@ -129,6 +130,7 @@ def _init_arguments(cls, args, kwargs):
 
 _UNTRACKED = frozenset({"_sublayers", "_own_weights", "_auto_config", "_losses", "_weight_penalties"})
 
+
 class Layer:
     """Base class: ``build(input_shape)`` makes weights, ``call(inputs, training=None)`` computes."""
 
@@ -144,6 +146,11 @@ class Layer:
         object.__setattr__(instance, "_auto_config", _init_arguments(cls, args, kwargs))
         return instance
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:  # layer.build(shape) called by hand builds the layer, as in Keras
+            cls.build = _marks_built(cls.__dict__["build"])
+
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         utils.check_kwargs(kwargs, _BASE_KWARGS, type(self).__name__)
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -152,7 +159,6 @@ class Layer:
         self.dtype = np.dtype(dtype or "float32").name
         self.trainable = bool(trainable)
         self.built = False
-        self.input_spec_shape = None  # input shape seen at build, batch dim as None
         self.output_shape_seen = None
         self._build_specs = None  # what build saw: a structure of TensorSpecs (batch dim None)
         input_shape = kwargs.get("input_shape")
@@ -350,8 +356,6 @@ class Layer:
             with gc.name_scope(self.name) if self._scoped else contextlib.nullcontext():
                 if not self.built:
                     self._build_for(args)
-                    if isinstance(first, Tensor):
-                        self.input_spec_shape = (None,) + tuple(first.shape[1:]) if first.ndim else ()
                     if self._build_specs is None:
                         self._build_specs = nest.map_structure(_spec_of, first)
                     self.built = True
@@ -448,6 +452,15 @@ def decode_specs(config, placeholders=False):
         return nest.pack_sequence_as(structure, [leaves[i] for i in nest.flatten(structure)])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"bad build config {str(config)[:200]}: {exc}") from None
+
+
+def _marks_built(build):
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+    return wrapper
 
 
 def _defines_own_init(cls) -> bool:

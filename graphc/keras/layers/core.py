@@ -32,7 +32,6 @@ class InputLayer(Layer):
         self.output = gc.placeholder(self.batch_shape, dtype=self.dtype, name=self.name)
         history[self.output] = (CallRecord(self, (), {}, 0), 0)
         self.built = True
-        self.input_spec_shape = self.batch_shape
         self.output_shape_seen = self.batch_shape
 
     def __call__(self, inputs=None, training=None):
