@@ -25,7 +25,6 @@ from graphc.passes.cse import cse
 from graphc.passes.dce import dce
 from graphc.passes.fusion import fuse_elementwise
 from graphc.passes.gemm import fold_into_gemm
-from graphc.passes.ieee import arithmetic
 from graphc.passes.matmul_scaling import scale_matmul_operands
 from graphc.passes.rewrite import same_graph
 from graphc.passes.simplify import simplify
@@ -120,17 +119,16 @@ def optimize(graph: Graph, level: int = 2, passes: dict | None = None,
     stats = PassStats()
     size = graph_size(graph)
     produced: dict = {}  # pass name -> the graph it last returned
-    with arithmetic(fast_math):
-        for name in pipeline(level, passes):
-            start = time.perf_counter()
-            if name in produced and same_graph(produced[name], graph):
-                pass  # nothing changed since this pass last ran: running it again would change nothing
-            else:
-                options = {"fast_math": fast_math} if name in FAST_MATH_PASSES else {}
-                graph = produced[name] = PASSES[name](graph, **options)
-            seconds = time.perf_counter() - start
-            new_size = graph_size(graph)
-            stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,
-                                            graph if keep_graphs else None))
-            size = new_size
+    for name in pipeline(level, passes):
+        start = time.perf_counter()
+        if name in produced and same_graph(produced[name], graph):
+            pass  # nothing changed since this pass last ran: running it again would change nothing
+        else:
+            options = {"fast_math": fast_math} if name in FAST_MATH_PASSES else {}
+            graph = produced[name] = PASSES[name](graph, **options)
+        seconds = time.perf_counter() - start
+        new_size = graph_size(graph)
+        stats.records.append(PassRecord(name, size[0], new_size[0], size[1], new_size[1], seconds,
+                                        graph if keep_graphs else None))
+        size = new_size
     return graph, stats

@@ -218,7 +218,14 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
             expr, size = inline[id(inp)] if id(inp) in inline else (symbol(tensor(inp)), 0)
             values.append(expr)
             bound += size
+        written_in = [inp for inp in node.inputs if id(inp) in inline]
         expr = substitute(node.op.expr, dict(zip(ARGS, values)), fast_math)
+        if expr is None and written_in:
+            # writing the inputs in is not exact: they become arrays, and this node
+            # starts a region of its own (its users may still take it in)
+            values, bound, written_in = [symbol(tensor(inp)) for inp in node.inputs], 1, []
+            depth = _depth(node.op.expr)
+            expr = substitute(node.op.expr, dict(zip(ARGS, values)), fast_math)
         if expr is None:
             mapping[id(node)] = as_written(node)
             continue
@@ -236,9 +243,8 @@ def fuse_elementwise(graph: Graph, fast_math: bool = False) -> Graph:
         if depth > MAX_DEPTH:  # the estimate from the inputs is high: measure (expansion may flatten)
             depth = _depth(expr)
         parts = {}  # the nodes written into this expression, each with its own value, in order
-        for inp in node.inputs:
-            if id(inp) in inline:
-                parts.update(made_of[id(inp)])
+        for inp in written_in:
+            parts.update(made_of[id(inp)])
         parts[id(node)] = (node.name, node.op.name, expr)
         made_of[id(node)] = parts
         if bound > MAX_OPS or not sound(node, expr):

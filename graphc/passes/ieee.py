@@ -20,19 +20,19 @@ terms with coefficients of one sign collect (``x + x`` is ``2*x``), integer
 powers of one sign combine (``x * x**2`` is ``x**3``, ``(x*y)**2`` is
 ``x**2*y**2``), and sums reassociate as they flatten. Like every change of
 rounding, these can also round to infinity or to zero differently where a
-value is near the limits of its dtype. Not allowed: ``x + 0`` (it is 0.0 at
+value is near the limits of its dtype, and a reassociated sum whose large
+terms cancel can lose a small one. Not allowed: ``x + 0`` (it is 0.0 at
 x = -0.0; SymPy cannot tell ``x - 0``, which is exact, from it), and a
-number distributed over a sum (``(x + 2) * 3`` stays; ``3*x + 6`` can
-cancel where ``x + 2`` did not: ``-1e10 * (1 - m) + x*m`` is x at m = 1,
-``1e10*m - 1e10 + x*m`` is 0), so ``(x + 2) * 3 - 6`` stays too.
+number distributed over a sum that may be large (``(x + 2) * 3`` stays;
+its terms would join the sums around it: ``-1e10 * (1 - m) + x*m`` is x
+at m = 1, ``1e10*m - 1e10 + x*m`` is 0 in float32), so ``(x + 2) * 3 - 6``
+stays too. Over a bounded sum (a polynomial in tanh) distributing changes
+only rounding, and repeated derivatives need it to collapse.
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import sympy as sp
-from sympy.core.parameters import distribute
 from sympy.core.relational import Relational
 
 from graphc.ops import scalar
@@ -120,6 +120,14 @@ def _exact_sum(args, result) -> bool:
 
 def _exact_product(args, result) -> bool:
     factors = [f for a in args for f in (a.args if a.is_Mul else (a,))]
+    coefficient = sp.Mul(*(f for f in factors if f.is_Number))
+    if coefficient != 1 and result.as_coeff_Mul()[0] != coefficient and any(
+            f.is_Add and not bounded(f) for f in factors):
+        # SymPy distributed the number into a sum that may be large (2*(x - 1) -> 2*x - 2,
+        # 3*y*(x - 1) -> y*(3*x - 3)): the terms cancel differently, and the sum's terms join
+        # the sums around it: -1e10*(1 - m) + x*m is x at m = 1, 1e10*m - 1e10 + x*m is 0 in
+        # float32. Over a bounded sum (a polynomial in tanh) only rounding changes.
+        return False
     numbers = [f for f in factors if f.is_Number]
     powers: dict = {}  # base -> exponents
     for f in factors:
@@ -249,16 +257,6 @@ def _build(func, args, evaluate: bool):
         return func(*args, evaluate=False)
     return func(*args)
 
-
-@contextlib.contextmanager
-def arithmetic(fast_math: bool = False):
-    """While SymPy builds the expressions of passes: a number is distributed over
-    a sum only with ``fast_math`` (SymPy does it as it builds ``2*(x + 1)``):
-    ``-1e10*(1 - m) + x*m`` would become ``1e10*m - 1e10 + x*m``, 0 at m = 1 in
-    float32, not x. (Setting SymPy's switch clears its cache: once per
-    optimize, not per expression.)"""
-    with distribute(fast_math):
-        yield
 
 
 def _exact(func, args, result) -> bool:

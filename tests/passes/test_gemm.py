@@ -56,10 +56,10 @@ def test_weight_decay_folds_into_beta_with_fast_math(with_blas):
     xv, dv = RNG.standard_normal((4, N)), RNG.standard_normal((4, N))
     ref = same_values([x, dh], [new_w], [xv, dv], fast_math=True)
     np.testing.assert_allclose(ref[0], 0.95 * w.numpy() - 0.1 * (xv.T @ dv), rtol=1e-11, atol=1e-11)
-    # exactly: 0.1 * (g + 0.5 * w) is not distributed (it would cancel differently), so no gemm,
-    # and w = inf gives w's NaN (inf - inf) as written
-    exact = gc.function([x, dh], new_w)
-    assert _gemms(exact.graph) == []
+    # exactly: 0.1 is not distributed over g + 0.5 * w (it would cancel differently), so only
+    # that sum is a gemm, and w = inf gives the NaN (inf - inf) of the graph as written
+    (exact_node,) = _gemms((exact := gc.function([x, dh], new_w)).graph)
+    assert (exact_node.op.alpha, exact_node.op.beta) == (1.0, 0.5)
     same_values([x, dh], [new_w], [xv, dv])
     saved = w.numpy()
     w.assign(np.full(w.shape, np.inf))

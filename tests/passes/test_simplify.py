@@ -247,9 +247,9 @@ def test_constants_absorbed_into_expressions():
     ref = same_values([x], [y], [xs], levels=(1, 2))
     np.testing.assert_allclose(ref[0], 3 * xs, rtol=1e-12)
     np.testing.assert_allclose(f(xs), 3 * xs, rtol=1e-12)
-    # without it, as written (one fused node, 3 not distributed): -0.0 gives 0.0
+    # without it, as written (3 is not distributed over x + 2): -0.0 gives 0.0
     exact = gc.function([x], y, optimize=2)
-    assert [str(n.op.expr) for n in exact.graph.nodes() if n is not x] == ["3*(x0 + 2) - 6"]
+    assert len(exact.graph.nodes()) == 3
     zero = exact(np.array([-0.0, 1.0, 2.0]))[0]
     assert zero == 0 and not np.signbit(zero)
 
