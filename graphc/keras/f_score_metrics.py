@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphc as gc
 from graphc.keras.losses import EPSILON
-from graphc.keras.reduction_metrics import Metric, _tensor
+from graphc.keras.reduction_metrics import Metric, _tensor, check_2d
 from graphc.types import format_shape
 
 _AVERAGES = (None, "micro", "macro", "weighted")
@@ -43,13 +43,7 @@ class FBetaScore(Metric):
 
     def _build(self, y_true_shape, y_pred_shape):
         # one count per class: the variables wait for the first batch's shape
-        shapes = f"y_pred.shape={format_shape(y_pred_shape)} and y_true.shape={format_shape(y_true_shape)}"
-        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
-            raise ValueError(f"FBetaScore expects 2D inputs with shape (batch_size, output_dim). Received input "
-                             f"shapes: {shapes}.")
-        if y_pred_shape[-1] is None or y_true_shape[-1] is None:
-            raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, output_dim), with output_dim "
-                             f"fully defined (not None). Received input shapes: {shapes}.")
+        check_2d("FBetaScore", y_true_shape, y_pred_shape)
         shape = () if self.average == "micro" else (y_pred_shape[-1],)
         self.true_positives = self.add_variable(shape, name="true_positives")
         self.false_positives = self.add_variable(shape, name="false_positives")

@@ -18,6 +18,7 @@ from graphc.keras import initializers, losses, utils
 from graphc.keras.losses import squeeze_or_expand_to_same_rank
 from graphc.ops.array import broadcast_like
 from graphc.ops.reduce import num_elements
+from graphc.types import format_shape
 
 
 def _tensor(value, dtype=None) -> Tensor:
@@ -47,6 +48,17 @@ def divide_no_nan(x, y) -> Tensor:
 
 
 # ---------------------------------------------------------------- base class
+
+def check_2d(what: str, y_true_shape, y_pred_shape) -> None:
+    """Metrics with one variable per output column need (batch, known width) inputs."""
+    shapes = f"y_pred.shape={format_shape(y_pred_shape)} and y_true.shape={format_shape(y_true_shape)}"
+    if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+        raise ValueError(f"{what} expects 2D inputs with shape (batch_size, output_dim). Received input "
+                         f"shapes: {shapes}.")
+    if y_pred_shape[-1] is None or y_true_shape[-1] is None:
+        raise ValueError(f"{what} expects 2D inputs with shape (batch_size, output_dim), with output_dim "
+                         f"fully defined (not None). Received input shapes: {shapes}.")
+
 
 class Metric:
     """Base class: ``add_variable`` in ``__init__``, then ``update_state`` and ``result``."""

@@ -9,9 +9,8 @@ import graphc as gc
 from graphc.graph import current_trace
 from graphc.keras import losses
 from graphc.keras.losses import squeeze_or_expand_to_same_rank
-from graphc.keras.reduction_metrics import Mean, MeanMetricWrapper, Metric, _count, _tensor
+from graphc.keras.reduction_metrics import Mean, MeanMetricWrapper, Metric, _count, _tensor, check_2d
 from graphc.ops.array import broadcast_like
-from graphc.types import format_shape
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -101,13 +100,7 @@ class R2Score(Metric):
 
     def _build(self, y_true_shape, y_pred_shape):
         # the per-column sums have one entry per output: their variables wait for the first batch
-        shapes = f"y_pred.shape={format_shape(y_pred_shape)} and y_true.shape={format_shape(y_true_shape)}"
-        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
-            raise ValueError(f"R2Score expects 2D inputs with shape (batch_size, output_dim). Received input "
-                             f"shapes: {shapes}.")
-        if y_pred_shape[-1] is None or y_true_shape[-1] is None:
-            raise ValueError("R2Score expects 2D inputs with shape (batch_size, output_dim), with output_dim "
-                             f"fully defined (not None). Received input shapes: {shapes}.")
+        check_2d("R2Score", y_true_shape, y_pred_shape)
         columns = (y_pred_shape[-1],)
         self.squared_sum = self.add_variable(columns, name="squared_sum")
         self.sum = self.add_variable(columns, name="sum")
