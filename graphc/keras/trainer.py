@@ -126,7 +126,7 @@ class Trainer:
         self._compile_args = None
         self._loss_tracker = None
         self._output_losses = None    # [OutputLoss], resolved once the outputs are known
-        self._compiled_metrics = None  # [OutputMetric]
+        self._compiled_metrics = None  # [CompiledMetric]
         self._reset_functions()
 
     def _reset_functions(self):
