@@ -10,16 +10,17 @@
 
 Modules, one job each: layers (base, core, merging), models (Sequential,
 Model), trainer (compile, fit, evaluate, predict), losses, optimizers,
-metrics, callbacks, progbar, initializers, activations, ops and random
-(Keras 3's op namespaces), registry (custom objects by name), saving, utils.
+metrics, callbacks, progbar, initializers, activations, regularizers,
+constraints, ops and random (Keras 3's op namespaces), registry (custom
+objects by name), saving, utils.
 """
-from graphc.keras import (activations, callbacks, initializers, layers, losses, metrics, models, ops,
-                          optimizers, random, registry, saving, utils)
+from graphc.keras import (activations, callbacks, constraints, initializers, layers, losses, metrics, models,
+                          ops, optimizers, random, registry, regularizers, saving, utils)
 from graphc.keras.layers import Input, InputLayer, Layer
 from graphc.keras.models import Model, Sequential
 from graphc.keras.registry import register_keras_serializable
 from graphc.keras.saving import load_model
 
-__all__ = ["activations", "callbacks", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
-           "random", "registry", "saving", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential",
-           "load_model", "register_keras_serializable"]
+__all__ = ["activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models", "ops",
+           "optimizers", "random", "registry", "regularizers", "saving", "utils", "Input", "InputLayer", "Layer",
+           "Model", "Sequential", "load_model", "register_keras_serializable"]
