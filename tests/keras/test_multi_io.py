@@ -223,3 +223,14 @@ def test_a_functional_file_of_graphc_0_1_still_loads(tmp_path):
     rebuilt = keras.models.model_from_config({"class_name": "Functional", "config": config})
     rebuilt.set_weights(functional.get_weights())
     np.testing.assert_array_equal(rebuilt.predict(A, verbose=0), functional.predict(A, verbose=0))
+
+
+def test_calling_a_model_on_the_wrong_inputs_names_the_input_and_the_model():
+    model = two_headed()
+    with pytest.raises(ValueError, match=r"Input 'b' of model '.*' is incompatible with the model: expected shape "
+                                         r"\(None, 2\), got .* of shape \(None, 3\)"):
+        model({"a": keras.Input((3,)), "b": keras.Input((3,))})
+    with pytest.raises(ValueError, match=r"expects 2 input\(s\) \['a', 'b'\], got 1"):
+        model(keras.Input((3,)))
+    with pytest.raises(TypeError, match="layer 'reg' takes one tensor, got list"):
+        model.get_layer("reg")([A, B])
