@@ -161,12 +161,17 @@ class Model(Trainer, Layer):
         placeholders = nest.map_structure(
             lambda s: gc.placeholder(s.shape, s.dtype, name=s.name or self._input_name), specs)
         self._build_specs = specs  # the call below checks its inputs against these
-        try:
-            outputs = self._call_layers(placeholders, training=None)
-        except BaseException:
-            self._build_specs = None
-            raise
-        self._output_specs = self._specs_of_outputs(outputs)
+        if type(self).call is Model.call:
+            # no call of its own: a model used through its own train_step (Keras's VAE
+            # example), with no outputs for compiled losses and metrics
+            self._output_specs = []
+        else:
+            try:
+                outputs = self._call_layers(placeholders, training=None)
+            except BaseException:
+                self._build_specs = None
+                raise
+            self._output_specs = self._specs_of_outputs(outputs)
         self.built = True
 
     def _call_layers(self, inputs, training):

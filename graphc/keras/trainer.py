@@ -404,21 +404,24 @@ class Trainer:
                                self.input_specs)
         inputs = nest.flatten(x)
         if kind == "predict_function":
-            y_pred, trace = tracing.record(self.predict_step, (x,))
+            y_pred, trace = tracing.record(self.predict_step, utils.pack_x_y_sample_weight(x))
             function = gc.function(inputs, nest.flatten(y_pred), trace.updates(), name=kind)
             self._functions[key] = function
             return function
         self._resolve_compile()
         targets = [None if spec is None else gc.placeholder(spec.shape, spec.dtype, name=spec.name)
                    for spec in self._target_specs()]
-        data = (x, self._pack_by_output(targets))
         inputs += [t for t in targets if t is not None]
+        weights = None
         if weight_shapes is not None:
             names = self.output_names
-            weights = [None if shape is None else gc.placeholder(shape, "float32", name="sample_weight" if len(
+            flat = [None if shape is None else gc.placeholder(shape, "float32", name="sample_weight" if len(
                 names) == 1 else f"{names[i]}_sample_weight") for i, shape in enumerate(weight_shapes)]
-            data += (self._pack_by_output(weights),)
-            inputs += [w for w in weights if w is not None]
+            weights = self._pack_by_output(flat)
+            inputs += [w for w in flat if w is not None]
+        # the batch as Keras gives it to the step: x alone when there are no targets (fit(x))
+        targets = None if all(t is None for t in targets) else self._pack_by_output(targets)
+        data = utils.pack_x_y_sample_weight(x, targets, weights)
         step = self.train_step if kind == "train_function" else self.test_step
         logs, trace = tracing.record(step, data)
         if not isinstance(logs, dict) or not all(isinstance(v, Tensor) for v in logs.values()):
