@@ -63,9 +63,16 @@ class Model(Trainer, Layer):
         return Layer.__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
-        if args or kwargs:
-            raise TypeError(f"Model: unexpected arguments {args or ''}{kwargs or ''}; use "
-                            "keras.Model(inputs, outputs) or subclass Model")
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            # a subclass built from inputs and outputs (super().__init__(inputs, outputs)) is a
+            # functional model with the subclass's methods, as in Keras
+            if not isinstance(self, Functional):
+                self.__class__ = _functional_variant(type(self))
+            Functional.__init__(self, *args, name=name, trainable=trainable, **kwargs)
+            return
+        if kwargs:
+            raise TypeError(f"Model: unexpected arguments {kwargs}; use keras.Model(inputs, outputs) or "
+                            "subclass Model")
         Layer.__init__(self, name=name or utils.unique_name(utils.snake_case(type(self).__name__)),
                        trainable=trainable, dtype=dtype)
         self._init_trainer()
@@ -299,6 +306,14 @@ class Model(Trainer, Layer):
         return "\n".join(out)
 
     # ------------------------------------------------------------ saving
+    @classmethod
+    def from_config(cls, config, depth=0):
+        """A subclass saved as a functional model (built from inputs and outputs) is rebuilt
+        from its layers and nodes, then made by its own class; else ``cls(**config)``."""
+        if {"layers", "nodes"} <= set(config):
+            return Functional.from_config.__func__(cls, config, depth)
+        return super().from_config(config)
+
     def get_build_config(self):
         return None if not self.built else encode_specs(self._build_specs)
 
@@ -670,6 +685,19 @@ def _decode(encoded, tensor_of):
         return nest.pack_sequence_as(structure, [values[i] for i in numbers])
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"a damaged call or input entry in the functional config: {exc}") from None
+
+
+_FUNCTIONAL_VARIANTS: dict = {}  # subclass of Model -> the same class, made a Functional too
+
+
+def _functional_variant(cls):
+    """``cls`` with Functional's graph replay under its own methods (train_step, metrics, ...)."""
+    variant = _FUNCTIONAL_VARIANTS.get(cls)
+    if variant is None:
+        variant = _FUNCTIONAL_VARIANTS[cls] = type(cls.__name__, (cls, Functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
+            "_subclass_of": cls})
+    return variant
 
 
 def _is_index(value, bound) -> bool:

@@ -132,7 +132,7 @@ class Trainer:
     def _reset_functions(self):
         self._functions = {}   # (step kind, sample weight shapes) -> Function
         self._log_names = {}   # same keys -> names of the logs its outputs are
-        self._train_key = ("train_function", None)
+        self._train_key = ("train_function", None)  # (kind, data signature) of the step fit used last
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -388,10 +388,14 @@ class Trainer:
             return flat[0]
         return nest.pack_sequence_as(self.output_specs, flat)
 
-    def _step_function(self, kind: str, weight_shapes=None) -> gc.Function:
-        """The compiled ``kind`` step ("train_function", ...), traced on first use; with
-        ``weight_shapes`` (a shape or None per output) it also takes sample weights."""
-        key = (kind, weight_shapes)
+    def _step_function(self, kind: str, signature=None) -> gc.Function:
+        """The compiled ``kind`` step ("train_function", ...), traced on first use.
+        ``signature`` (from ``_prepare``) says what else the data holds: sample
+        weights (a shape or None per output), and targets given for outputs that
+        no compiled loss or metric reads (a TensorSpec or None per target), which
+        the step gets as they are, as Keras passes y to a custom train_step."""
+        key = (kind, signature)
+        weight_shapes, passed = signature or (None, None)
         function = self._functions.get(key)
         if function is not None:
             return function
@@ -409,8 +413,11 @@ class Trainer:
             self._functions[key] = function
             return function
         self._resolve_compile()
+        specs = self._target_specs()
+        if passed is not None:  # a model without outputs may still take one target
+            specs = [spec if spec is not None else extra for spec, extra in zip(specs + [None], passed)]
         targets = [None if spec is None else gc.placeholder(spec.shape, spec.dtype, name=spec.name)
-                   for spec in self._target_specs()]
+                   for spec in specs]
         inputs += [t for t in targets if t is not None]
         weights = None
         if weight_shapes is not None:
@@ -506,13 +513,17 @@ class Trainer:
                              f"({listed}); make sure all arrays contain the same number of samples")
 
     def _prepare_y(self, y, n: int, what: str) -> list:
-        """``y`` as one checked array (or None) per output that has a loss or metric."""
+        """``y`` as one array (or None) per output: checked against the loss or metrics
+        of its output; an output without them takes any numbers (a custom train_step
+        reads them). A model with no outputs takes y as one array."""
         names = self.output_names
         specs = self._target_specs()
         if y is None:
             if any(spec is not None for spec in specs):
                 raise ValueError(f"{what}: y (the targets) is required: the outputs {names} have losses or metrics")
             return [None] * len(names)
+        if not names:
+            return [self._passed_target(y, n, what, "y")]
         if isinstance(y, dict):
             unknown = [key for key in y if key not in names]
             if unknown:
@@ -532,12 +543,20 @@ class Trainer:
         checked = []
         for i, (value, spec) in enumerate(zip(flat, specs)):
             if spec is None:
-                checked.append(None)
+                label = "y" if len(names) == 1 else f"y[{names[i]!r}]"
+                checked.append(None if value is None else self._passed_target(value, n, what, label))
                 continue
             if value is None:
                 raise ValueError(f"{what}: y has no target for output {names[i]!r}, which has a loss or metrics")
             checked.append(self._check_target(value, n, what, i, spec))
         return checked
+
+    def _passed_target(self, y, n, what, label):
+        y = self._as_array(y, label, what)
+        if y.ndim == 0 or len(y) != n:
+            raise ValueError(f"{what}: data cardinality is ambiguous: x has {n} samples, {label} has "
+                             f"{len(y) if y.ndim else 'no'} samples (shape {_shape_text(y.shape)})")
+        return y.astype(np.float32 if y.dtype.kind == "f" else np.int64, copy=False)
 
     def _check_target(self, y, n, what, index, spec):
         names = self.output_names
@@ -659,17 +678,22 @@ class Trainer:
         return int(verbose)
 
     def _prepare(self, x, y, sample_weight, class_weight, what):
-        """(arrays in the order of the step's inputs, sample weight shapes or None)."""
+        """(arrays in the order of the step's inputs, the data's signature for ``_step_function``)."""
         self._require_compiled(what)
         xs = self._prepare_x(x, what)
         self._resolve_compile()
         ys = self._prepare_y(y, len(xs[0]), what)
         weights = self._prepare_sample_weight(sample_weight, class_weight, ys, len(xs[0]), what)
         arrays = xs + [a for a in ys if a is not None]
+        specs = self._target_specs()
+        passed = tuple(None if a is None or (i < len(specs) and specs[i] is not None) else TensorSpec(
+            (None,) + a.shape[1:], a.dtype, name="y_true" if len(ys) == 1 else f"{self.output_names[i]}_true")
+            for i, a in enumerate(ys))
+        passed = passed if any(p is not None for p in passed) else None
         if weights is None:
-            return arrays, None
+            return arrays, (None, passed) if passed else None
         arrays += [w for w in weights if w is not None]
-        return arrays, tuple(None if w is None else (None,) + w.shape[1:] for w in weights)
+        return arrays, (tuple(None if w is None else (None,) + w.shape[1:] for w in weights), passed)
 
     # ----------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -683,17 +707,17 @@ class Trainer:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (1 if name == "validation_freq" else 0):
                 raise ValueError(f"fit: {name} must be a {'positive' if name == 'validation_freq' else 'non-negative'} "
                                  f"int, got {value!r}")
-        arrays, weight_shapes = self._prepare(x, y, sample_weight, class_weight, "fit")
+        arrays, signature = self._prepare(x, y, sample_weight, class_weight, "fit")
         if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        val_arrays = val_shapes = None
+        val_arrays = val_signature = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
                                  "val_sample_weight)")
             val_weight = validation_data[2] if len(validation_data) == 3 else None
-            val_arrays, val_shapes = self._prepare(validation_data[0], validation_data[1], val_weight, None,
-                                                   "fit (validation_data)")
+            val_arrays, val_signature = self._prepare(validation_data[0], validation_data[1], val_weight, None,
+                                                      "fit (validation_data)")
         elif validation_split:
             n = len(arrays[0])
             split = int(math.floor(n * (1.0 - validation_split)))
@@ -701,12 +725,12 @@ class Trainer:
                 raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation "
                                  f"samples out of {n}")
             arrays, val_arrays = [a[:split] for a in arrays], [a[split:] for a in arrays]
-            val_shapes = weight_shapes
+            val_signature = signature
         val_batch_size = self._check_batch_size(validation_batch_size or batch_size, "fit")
-        self._train_key = ("train_function", weight_shapes)
+        self._train_key = ("train_function", signature)
         train_step = self.train_function  # compile errors surface here, before any update
         if val_arrays is not None:
-            self._step_function("test_function", val_shapes)  # built now, not after the first epoch
+            self._step_function("test_function", val_signature)  # built now, not after the first epoch
 
         n = len(arrays[0])
         steps = math.ceil(n / batch_size)
@@ -731,7 +755,7 @@ class Trainer:
                     break
             epoch_logs = dict(logs)
             if val_arrays is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._test_loop(val_arrays, val_shapes, val_batch_size, cbs)
+                val_logs = self._test_loop(val_arrays, val_signature, val_batch_size, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
@@ -740,8 +764,8 @@ class Trainer:
         cbs.on_train_end(logs)
         return self.history
 
-    def _test_loop(self, arrays, weight_shapes, batch_size, cbs) -> dict:
-        key = ("test_function", weight_shapes)
+    def _test_loop(self, arrays, signature, batch_size, cbs) -> dict:
+        key = ("test_function", signature)
         test_step = self._step_function(*key)
         self.reset_metrics()
         cbs.on_test_begin()
@@ -761,11 +785,11 @@ class Trainer:
         self._require_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size, "evaluate")
         verbose = self._check_verbose(verbose)
-        arrays, weight_shapes = self._prepare(x, y, sample_weight, None, "evaluate")
-        self._step_function("test_function", weight_shapes)
+        arrays, signature = self._prepare(x, y, sample_weight, None, "evaluate")
+        self._step_function("test_function", signature)
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                             steps=math.ceil(len(arrays[0]) / batch_size), mode="test")
-        logs = self._test_loop(arrays, weight_shapes, batch_size, cbs)
+        logs = self._test_loop(arrays, signature, batch_size, cbs)
         return self._format_logs(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
@@ -791,13 +815,13 @@ class Trainer:
 
     # ---------------------------------------------------------- one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        arrays, weight_shapes = self._prepare(x, y, sample_weight, class_weight, "train_on_batch")
-        self._train_key = ("train_function", weight_shapes)
+        arrays, signature = self._prepare(x, y, sample_weight, class_weight, "train_on_batch")
+        self._train_key = ("train_function", signature)
         return self._on_batch(self._train_key, arrays, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        arrays, weight_shapes = self._prepare(x, y, sample_weight, None, "test_on_batch")
-        return self._on_batch(("test_function", weight_shapes), arrays, return_dict)
+        arrays, signature = self._prepare(x, y, sample_weight, None, "test_on_batch")
+        return self._on_batch(("test_function", signature), arrays, return_dict)
 
     def _on_batch(self, key, arrays, return_dict: bool):
         step = self._step_function(*key)  # built first: it makes the metrics

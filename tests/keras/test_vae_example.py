@@ -89,3 +89,44 @@ def test_the_vae_example_trains_on_x_alone():
     np.testing.assert_array_equal(mean_1, mean_2)
     assert not np.array_equal(z_1, z_2)
     assert vae.decoder.predict(mean_1, verbose=0).shape == (4, 64)
+
+
+class LowerLevel(keras.Model):
+    """Keras's guide "Customizing what happens in fit()", going lower-level: no compiled
+    loss, own trackers, a functional model made by a subclass."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.mae_metric = keras.metrics.MeanAbsoluteError(name="mae")
+        self.loss_fn = keras.losses.MeanSquaredError()
+
+    def train_step(self, data):
+        x, y = data
+        with gc.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.loss_fn(y, y_pred)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+        self.mae_metric.update_state(y, y_pred)
+        return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.mae_metric]
+
+
+def test_a_subclass_built_from_inputs_and_outputs_trains_with_its_own_step(tmp_path):
+    inputs = keras.Input(shape=(32,))
+    model = LowerLevel(inputs, keras.layers.Dense(1)(inputs))
+    assert isinstance(model, LowerLevel) and isinstance(model, keras.Model) and type(model).__name__ == "LowerLevel"
+    model.compile(optimizer="adam")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((1000, 32)).astype("float32"), rng.random((1000, 1)).astype("float32")
+    history = model.fit(x, y, epochs=5, verbose=0).history
+    assert set(history) == {"loss", "mae"} and history["loss"][-1] < history["loss"][0]
+    model.save(tmp_path / "lower.keras")
+    loaded = keras.models.load_model(tmp_path / "lower.keras", custom_objects={"LowerLevel": LowerLevel})
+    assert isinstance(loaded, LowerLevel)
+    np.testing.assert_array_equal(loaded.predict(x[:5], verbose=0), model.predict(x[:5], verbose=0))

@@ -37,7 +37,9 @@ def serialize(layer: Layer) -> dict:
     if ALLOWED.get(name) is cls or name in MODEL_CLASSES and cls.__module__ == "graphc.keras.models":
         return {"class_name": name, "config": layer.get_config()}
     # a custom class: loading finds it by its registered name, or by its class name
-    # among the custom_objects the loader names
+    # among the custom_objects the loader names (a subclass of Model built from
+    # inputs and outputs is saved as the subclass)
+    cls = getattr(cls, "_subclass_of", cls)
     entry = {"class_name": name, "registered_name": registry.get_registered_name(cls),
              "config": layer.get_config()}
     build_config = getattr(layer, "get_build_config", lambda: None)()
