@@ -234,3 +234,33 @@ def test_calling_a_model_on_the_wrong_inputs_names_the_input_and_the_model():
         model(keras.Input((3,)))
     with pytest.raises(TypeError, match="layer 'reg' takes one tensor, got list"):
         model.get_layer("reg")([A, B])
+
+
+def test_a_shared_layer_and_nested_models_replay_save_and_load(tmp_path):
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = L.Dense(2, name="shared")
+    model = keras.Model([a, b], L.Add()([shared(a), shared(b)]))
+    kernel, bias = shared.get_weights()
+    np.testing.assert_allclose(model.predict([A, A[::-1]], verbose=0),
+                               A @ kernel + A[::-1] @ kernel + 2 * bias, rtol=1e-5)
+    assert [l.name for l in model.layers] == ["a", "shared", "b", "add"] and len(model.weights) == 2
+    model.save(tmp_path / "shared.keras")
+    loaded = keras.models.load_model(tmp_path / "shared.keras")
+    assert len(loaded.weights) == 2
+    np.testing.assert_array_equal(loaded.predict([A, B[:, :1].repeat(3, 1)], verbose=0),
+                                  model.predict([A, B[:, :1].repeat(3, 1)], verbose=0))
+
+    inner_in = keras.Input((3,))
+    encoder = keras.Model(inner_in, L.Dense(2, name="code")(inner_in), name="encoder")
+    code_in = keras.Input((2,))
+    decoder = keras.Model(code_in, L.Dense(3, name="back")(code_in), name="decoder")
+    outer_in = keras.Input((3,))
+    autoencoder = keras.Model(outer_in, decoder(encoder(outer_in)))
+    assert [l.name for l in autoencoder.layers][1:] == ["encoder", "decoder"] and len(autoencoder.weights) == 4
+    autoencoder.compile("adam", "mse")
+    autoencoder.fit(A, A, epochs=2, verbose=0)
+    np.testing.assert_allclose(autoencoder.predict(A, verbose=0), decoder.predict(encoder.predict(A, verbose=0),
+                                                                                   verbose=0), rtol=1e-6)
+    autoencoder.save(tmp_path / "ae.keras")
+    again = keras.models.load_model(tmp_path / "ae.keras")
+    np.testing.assert_array_equal(again.predict(A, verbose=0), autoencoder.predict(A, verbose=0))
