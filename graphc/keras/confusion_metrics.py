@@ -265,14 +265,20 @@ class Recall(_PrecisionOrRecall):
 # ------------------------------------------------ one rate at a given other
 
 class SensitivitySpecificityBase(Metric):
-    """The four counts at ``num_thresholds`` evenly spaced thresholds in [0, 1];
-    a subclass's result is the best of one rate where its partner reaches ``value``."""
+    """The four counts at ``num_thresholds`` evenly spaced thresholds in [0, 1]; the
+    result is the best ``_reported`` rate at a threshold where the ``_constrained``
+    rate reaches ``value`` (the argument named ``_argument``)."""
+
+    _argument = _constrained = _reported = None  # set by each subclass
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         _check_count(num_thresholds, "num_thresholds", 1)
         _check_class_id(class_id)
-        self.value = value
+        self.value = _check_unit(value, self._argument) if self._argument else value
+        if self._argument:
+            setattr(self, self._argument, self.value)  # metric.recall, ... as Keras has them
+        self.num_thresholds = num_thresholds
         self.class_id = class_id
         if num_thresholds == 1:
             self.thresholds = [0.5]
@@ -297,76 +303,49 @@ class SensitivitySpecificityBase(Metric):
         return {"sensitivity": divide_no_nan(tp, tp + fn), "specificity": divide_no_nan(tn, tn + fp),
                 "precision": divide_no_nan(tp, tp + fp)}
 
-    def _max_where_reached(self, constrained, dependent):
-        """The largest ``dependent`` at a threshold where ``constrained >= value`` (0 if none)."""
-        return gc.maximum(gc.reduce_max(gc.where(constrained >= self.value, dependent, 0.0)), 0.0)
+    def result(self):
+        rates = self._rates()
+        reached = rates[self._constrained] >= self.value
+        # the largest reported rate where the constrained one reaches value (0 if none)
+        return gc.maximum(gc.reduce_max(gc.where(reached, rates[self._reported], 0.0)), 0.0)
 
     def get_config(self):
-        return dict(super().get_config(), class_id=self.class_id)
+        config = dict(super().get_config(), class_id=self.class_id)
+        if self._argument:
+            config.update({"num_thresholds": self.num_thresholds, self._argument: self.value})
+        return config
 
 
 class SensitivityAtSpecificity(SensitivitySpecificityBase):
     """The best sensitivity (recall) at a threshold where specificity is at least ``specificity``."""
+    _argument, _constrained, _reported = "specificity", "specificity", "sensitivity"
 
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
-        self.specificity = _check_unit(specificity, "specificity")
-        self.num_thresholds = num_thresholds
         super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._max_where_reached(rates["specificity"], rates["sensitivity"])
-
-    def get_config(self):
-        return dict(super().get_config(), num_thresholds=self.num_thresholds, specificity=self.specificity)
 
 
 class SpecificityAtSensitivity(SensitivitySpecificityBase):
     """The best specificity at a threshold where sensitivity is at least ``sensitivity``."""
+    _argument, _constrained, _reported = "sensitivity", "sensitivity", "specificity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
-        self.sensitivity = _check_unit(sensitivity, "sensitivity")
-        self.num_thresholds = num_thresholds
         super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._max_where_reached(rates["sensitivity"], rates["specificity"])
-
-    def get_config(self):
-        return dict(super().get_config(), num_thresholds=self.num_thresholds, sensitivity=self.sensitivity)
 
 
 class PrecisionAtRecall(SensitivitySpecificityBase):
     """The best precision at a threshold where recall is at least ``recall``."""
+    _argument, _constrained, _reported = "recall", "sensitivity", "precision"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
-        self.recall = _check_unit(recall, "recall")
-        self.num_thresholds = num_thresholds
         super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._max_where_reached(rates["sensitivity"], rates["precision"])
-
-    def get_config(self):
-        return dict(super().get_config(), num_thresholds=self.num_thresholds, recall=self.recall)
 
 
 class RecallAtPrecision(SensitivitySpecificityBase):
     """The best recall at a threshold where precision is at least ``precision``."""
+    _argument, _constrained, _reported = "precision", "precision", "sensitivity"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
-        self.precision = _check_unit(precision, "precision")
-        self.num_thresholds = num_thresholds
         super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self):
-        rates = self._rates()
-        return self._max_where_reached(rates["precision"], rates["sensitivity"])
-
-    def get_config(self):
-        return dict(super().get_config(), num_thresholds=self.num_thresholds, precision=self.precision)
 
 
 # ------------------------------------------------------------------- AUC
