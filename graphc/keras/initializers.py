@@ -13,8 +13,11 @@ from graphc.keras import registry, utils
 
 
 class Initializer:
+    """Base class: a subclass's ``__call__(shape, dtype)`` returns the initial array."""
+
     def __call__(self, shape, dtype="float32"):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: an Initializer subclass must define "
+                                  "__call__(shape, dtype)")
 
     def get_config(self) -> dict:
         return {}

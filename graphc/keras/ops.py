@@ -105,18 +105,65 @@ def argmax(x, axis=None, keepdims=False):
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    """The 2-norm (Frobenius for a matrix) over ``axis`` (all axes if None)."""
-    if ord not in (None, 2, "fro", "euclidean"):
-        raise NotImplementedError(f"keras.ops.norm: only the 2-norm is supported by graphc, got ord={ord!r}")
-    return gc.sqrt(gc.reduce_sum(gc.square(x), axis=_axis(axis), keepdims=keepdims))
+    """numpy.linalg.norm's vector norms (``ord`` None/2, 1, p, inf, -inf, 0) over one
+    axis, and matrix norms (None/"fro", 1, -1, inf, -inf) over two. The matrix norms
+    of singular values (2, -2, "nuc") need an SVD, which graphc has no op for."""
+    x = gc.as_tensor(x)
+    if axis is None:
+        if ord is None:  # the 2-norm of all elements, whatever the rank
+            return gc.sqrt(gc.reduce_sum(gc.square(x), keepdims=keepdims))
+        if x.ndim not in (1, 2):
+            raise ValueError(f"keras.ops.norm: ord={ord!r} without an axis needs a vector or a matrix, got "
+                             f"shape {x.shape}")
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(a % x.ndim for a in axes)
+    if len(axes) == 1:
+        out = _vector_norm(x, ord, axes[0])
+    elif len(axes) == 2:
+        out = _matrix_norm(x, ord, *axes)
+    else:
+        raise ValueError(f"keras.ops.norm: axis must be one axis or two, got {axis!r}")
+    return out if keepdims else gc.squeeze(out, axes)
+
+
+def _vector_norm(x, ord, axis):
+    magnitude = gc.abs(x)
+    if ord is None or ord == 2:
+        return gc.sqrt(gc.reduce_sum(gc.square(x), axis=axis, keepdims=True))
+    if ord == np.inf:
+        return gc.reduce_max(magnitude, axis=axis, keepdims=True)
+    if ord == -np.inf:
+        return gc.reduce_min(magnitude, axis=axis, keepdims=True)
+    if ord == 0:
+        return gc.reduce_sum(gc.cast(gc.not_equal(x, 0.0), x.dtype), axis=axis, keepdims=True)
+    if isinstance(ord, (int, float)) and not isinstance(ord, bool):
+        return gc.reduce_sum(magnitude ** float(ord), axis=axis, keepdims=True) ** (1.0 / ord)
+    raise ValueError(f"keras.ops.norm: invalid ord {ord!r} for a vector norm")
+
+
+def _matrix_norm(x, ord, rows, columns):
+    magnitude = gc.abs(x)
+    if ord is None or ord == "fro":
+        return gc.sqrt(gc.reduce_sum(gc.square(x), axis=(rows, columns), keepdims=True))
+    if ord in (1, -1):  # the largest (smallest) column sum
+        sums = gc.reduce_sum(magnitude, axis=rows, keepdims=True)
+        return (gc.reduce_max if ord == 1 else gc.reduce_min)(sums, axis=columns, keepdims=True)
+    if ord in (np.inf, -np.inf):  # the largest (smallest) row sum
+        sums = gc.reduce_sum(magnitude, axis=columns, keepdims=True)
+        return (gc.reduce_max if ord == np.inf else gc.reduce_min)(sums, axis=rows, keepdims=True)
+    if ord in (2, -2, "nuc"):
+        raise NotImplementedError(f"keras.ops.norm: the matrix norm ord={ord!r} is made of singular values, and "
+                                  "graphc has no SVD op; use 'fro', 1, -1, inf or -inf")
+    raise ValueError(f"keras.ops.norm: invalid ord {ord!r} for a matrix norm")
 
 
 def normalize(x, axis=-1, order=2, epsilon=None):
-    """``x`` divided by its 2-norm along ``axis`` (at least ``epsilon``, Keras's 1e-7)."""
-    if order != 2:
-        raise NotImplementedError(f"keras.ops.normalize: only order=2 is supported by graphc, got {order!r}")
+    """``x`` divided by its ``order``-norm along ``axis``, at least ``epsilon`` (Keras's 1e-7)."""
     epsilon = losses.EPSILON if epsilon is None else epsilon
-    return gc.nn.l2_normalize(x, axis=axis, epsilon=epsilon * epsilon)
+    if order == 2:
+        return gc.nn.l2_normalize(x, axis=axis, epsilon=epsilon * epsilon)
+    return x / gc.maximum(norm(x, ord=order, axis=axis, keepdims=True), epsilon)
 
 
 # ------------------------------------------------------------ shapes and construction
@@ -220,9 +267,14 @@ def ones_like(x, dtype=None):
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None):
-    if axis != -1:
-        raise NotImplementedError("keras.ops.one_hot: graphc puts the classes on the last axis only")
-    return gc.one_hot(gc.cast(x, "int64"), num_classes, dtype=dtype or "float32")
+    """One-hot rows of integer ``x``, the classes along ``axis`` of the result."""
+    out = gc.one_hot(gc.cast(x, "int64"), num_classes, dtype=dtype or "float32")
+    axis = axis % out.ndim
+    if axis == out.ndim - 1:
+        return out
+    order = list(range(out.ndim - 1))
+    order.insert(axis, out.ndim - 1)
+    return gc.transpose(out, order)
 
 
 # ------------------------------------------------------------ losses (keras.ops.nn)

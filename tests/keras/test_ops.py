@@ -92,8 +92,28 @@ def test_a_layer_written_with_keras_ops_trains():
     np.testing.assert_allclose(model.get_weights()[1], [0.5], atol=1e-2)
 
 
+@pytest.mark.parametrize("ord", [None, 2, 1, 3, 0.5, np.inf, -np.inf, 0])
+def test_vector_norms_are_numpys(ord):
+    np.testing.assert_allclose(ops.norm(X, ord=ord, axis=1).numpy(), np.linalg.norm(X, ord=ord, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(ops.norm(X[0], ord=ord, keepdims=True).numpy(),
+                               np.linalg.norm(X[0], ord=ord, keepdims=True), rtol=1e-5)
+
+
+@pytest.mark.parametrize("ord", [None, "fro", 1, -1, np.inf, -np.inf])
+@pytest.mark.parametrize("axis", [None, (0, 1), (1, 0)])
+def test_matrix_norms_are_numpys(ord, axis):
+    np.testing.assert_allclose(ops.norm(X, ord=ord, axis=axis).numpy(), np.linalg.norm(X, ord=ord, axis=axis),
+                               rtol=1e-5)
+
+
+def test_normalize_and_one_hot_along_any_axis():
+    np.testing.assert_allclose(ops.normalize(X, axis=0, order=1).numpy(), X / np.abs(X).sum(0), rtol=1e-6)
+    labels = np.array([[0, 2], [1, 1]])
+    np.testing.assert_array_equal(ops.one_hot(labels, 3, axis=0).numpy(), np.moveaxis(np.eye(3)[labels], -1, 0))
+
+
 def test_ops_that_graphc_does_not_have_say_so():
-    with pytest.raises(NotImplementedError, match="only the 2-norm"):
-        ops.norm(X, ord=1)
+    with pytest.raises(NotImplementedError, match="singular values, and graphc has no SVD op"):
+        ops.norm(X, ord="nuc", axis=(0, 1))
     with pytest.raises(ValueError, match="computed tensor"):
         ops.reshape(X, (ops.sum(X), 2))

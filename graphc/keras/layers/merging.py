@@ -51,7 +51,7 @@ class Merge(Layer):
         return functools.reduce(self._merge, inputs)
 
     def _merge(self, a, b):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: a Merge subclass must define _merge(a, b) (or call)")
 
 
 def _broadcast(a: tuple, b: tuple) -> tuple:
