@@ -512,18 +512,19 @@ class Trainer:
             raise ValueError(f"{what}: data cardinality is ambiguous: the arrays hold different numbers of samples "
                              f"({listed}); make sure all arrays contain the same number of samples")
 
-    def _prepare_y(self, y, n: int, what: str) -> list:
-        """``y`` as one array (or None) per output: checked against the loss or metrics
-        of its output; an output without them takes any numbers (a custom train_step
-        reads them). A model with no outputs takes y as one array."""
+    def _prepare_y(self, y, n: int, what: str) -> tuple:
+        """(``y`` as one array or None per output, the specs of the targets passed as
+        they are or None). A target is checked against the loss or metrics of its
+        output; an output without them takes any numbers (a custom train_step reads
+        them), and so does a model with no outputs, as one array."""
         names = self.output_names
         specs = self._target_specs()
         if y is None:
             if any(spec is not None for spec in specs):
                 raise ValueError(f"{what}: y (the targets) is required: the outputs {names} have losses or metrics")
-            return [None] * len(names)
+            return [None] * len(names), None
         if not names:
-            return [self._passed_target(y, n, what, "y")]
+            return self._passed([self._samples(y, n, what, "y")])
         if isinstance(y, dict):
             unknown = [key for key in y if key not in names]
             if unknown:
@@ -540,32 +541,39 @@ class Trainer:
             if isinstance(y, (list, tuple)) and len(y) == 1 and np.ndim(y[0]) >= 1 and n != 1:
                 y = y[0]  # [y] for a one-output model
             flat = [y]
-        checked = []
+        checked, free = [], []  # targets for losses and metrics; targets passed as they are
         for i, (value, spec) in enumerate(zip(flat, specs)):
+            label = "y" if len(names) == 1 else f"y[{names[i]!r}]"
             if spec is None:
-                label = "y" if len(names) == 1 else f"y[{names[i]!r}]"
-                checked.append(None if value is None else self._passed_target(value, n, what, label))
+                checked.append(None)
+                free.append(None if value is None else self._samples(value, n, what, label))
                 continue
             if value is None:
                 raise ValueError(f"{what}: y has no target for output {names[i]!r}, which has a loss or metrics")
-            checked.append(self._check_target(value, n, what, i, spec))
-        return checked
+            checked.append(self._check_target(self._samples(value, n, what, label), what, i, spec, label))
+            free.append(None)
+        free, passed = self._passed(free)
+        return [c if f is None else f for c, f in zip(checked, free)], passed
 
-    def _passed_target(self, y, n, what, label):
-        y = self._as_array(y, label, what)
-        if y.ndim == 0 or len(y) != n:
-            raise ValueError(f"{what}: data cardinality is ambiguous: x has {n} samples, {label} has "
-                             f"{len(y) if y.ndim else 'no'} samples (shape {_shape_text(y.shape)})")
-        return y.astype(np.float32 if y.dtype.kind == "f" else np.int64, copy=False)
-
-    def _check_target(self, y, n, what, index, spec):
+    def _passed(self, targets: list) -> tuple:
+        """(the targets as numbers, the spec of each or None; None if there are none)."""
+        targets = [None if t is None else t.astype(np.float32 if t.dtype.kind == "f" else np.int64, copy=False)
+                   for t in targets]
         names = self.output_names
-        label = "y" if len(names) == 1 else f"y[{names[index]!r}]"
+        specs = tuple(None if t is None else TensorSpec((None,) + t.shape[1:], t.dtype, name="y_true" if len(
+            targets) == 1 else f"{names[i]}_true") for i, t in enumerate(targets))
+        return targets, specs if any(spec is not None for spec in specs) else None
+
+    def _samples(self, y, n, what, label) -> np.ndarray:
+        """``y`` as a numeric array of ``n`` samples."""
         y = self._as_array(y, label, what)
         if y.ndim == 0 or len(y) != n:
             raise ValueError(f"{what}: data cardinality is ambiguous: x has {n} samples, {label} has "
                              f"{len(y) if y.ndim else 'no'} samples (shape {_shape_text(y.shape)}); "
                              "make sure all arrays contain the same number of samples")
+        return y
+
+    def _check_target(self, y, what, index, spec, label):
         out = nest.flatten(self.output_specs)[index].shape
         loss = self._loss_of(index)
         if spec.dtype.kind in "iu":  # integer labels of a sparse loss
@@ -598,7 +606,7 @@ class Trainer:
                 hint = ("; this output has no loss, and its metrics take targets shaped like the output (for "
                         "integer labels use sparse metrics such as 'sparse_categorical_accuracy')")
             raise ValueError(f"{what}: {label} has shape {_shape_text(y.shape)}, but the model output "
-                             f"{names[index]!r} has shape {_shape_text(out)}{hint}")
+                             f"{self.output_names[index]!r} has shape {_shape_text(out)}{hint}")
         return y.astype(spec.dtype, copy=False)
 
     def _prepare_sample_weight(self, sample_weight, class_weight, targets, n, what):
@@ -682,18 +690,14 @@ class Trainer:
         self._require_compiled(what)
         xs = self._prepare_x(x, what)
         self._resolve_compile()
-        ys = self._prepare_y(y, len(xs[0]), what)
+        ys, passed = self._prepare_y(y, len(xs[0]), what)
         weights = self._prepare_sample_weight(sample_weight, class_weight, ys, len(xs[0]), what)
         arrays = xs + [a for a in ys if a is not None]
-        specs = self._target_specs()
-        passed = tuple(None if a is None or (i < len(specs) and specs[i] is not None) else TensorSpec(
-            (None,) + a.shape[1:], a.dtype, name="y_true" if len(ys) == 1 else f"{self.output_names[i]}_true")
-            for i, a in enumerate(ys))
-        passed = passed if any(p is not None for p in passed) else None
-        if weights is None:
-            return arrays, (None, passed) if passed else None
-        arrays += [w for w in weights if w is not None]
-        return arrays, (tuple(None if w is None else (None,) + w.shape[1:] for w in weights), passed)
+        weight_shapes = None
+        if weights is not None:
+            arrays += [w for w in weights if w is not None]
+            weight_shapes = tuple(None if w is None else (None,) + w.shape[1:] for w in weights)
+        return arrays, (weight_shapes, passed) if weight_shapes or passed else None
 
     # ----------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
