@@ -18,7 +18,7 @@ from graphc.graph import Tensor, absolute_scope, make_tensor
 from graphc.keras import layers as layers_module
 from graphc.keras import registry, utils
 from graphc.keras.layers import InputLayer, Layer, input_layer_of, record_of
-from graphc.keras.layers.base import (accepts_training, decode_specs, encode_specs, _training_stack)
+from graphc.keras.layers.base import _training_stack, accepts_training, decode_specs, encode_specs, spec_of
 from graphc.keras.trainer import Trainer
 from graphc.ops.leaves import PlaceholderOp
 from graphc.tracing import TensorSpec
@@ -160,8 +160,7 @@ class Model(Trainer, Layer):
 
     def _build_for(self, args):
         first = args[0]
-        specs = [TensorSpec((None,) + tuple(t.shape[1:]) if t.ndim else (), t.dtype, name=name)
-                 for t, name in zip(nest.flatten(first), nest.flatten(self._input_names(first)))]
+        specs = [spec_of(t, name) for t, name in zip(nest.flatten(first), nest.flatten(self._input_names(first)))]
         self._build_from_specs(nest.pack_sequence_as(first, specs))
 
     def _build_from_specs(self, specs):
@@ -206,8 +205,7 @@ class Model(Trainer, Layer):
                 found = record_of(t)
                 names.append(found[0].layer.name if found else f"output_{i}")
             names = _unique(names)
-        specs = [TensorSpec((None,) + tuple(t.shape[1:]) if t.ndim else (), t.dtype, name=name)
-                 for t, name in zip(leaves, names)]
+        specs = [spec_of(t, name) for t, name in zip(leaves, names)]
         return nest.pack_sequence_as(outputs, specs)
 
     def _check_input(self, inputs):

@@ -357,7 +357,7 @@ class Layer:
                 if not self.built:
                     self._build_for(args)
                     if self._build_specs is None:
-                        self._build_specs = nest.map_structure(_spec_of, first)
+                        self._build_specs = nest.map_structure(spec_of, first)
                     self.built = True
                 self._check_input(first)
                 outputs = self.call(*args, **kwargs)
@@ -420,12 +420,14 @@ class Layer:
                             "define get_config() and from_config() so they match __init__") from None
 
 
-def _spec_of(value):
+def spec_of(value, name=None):
+    """The TensorSpec of a batch like tensor ``value`` (batch dimension None), named
+    ``name`` or after the tensor; anything else as it is."""
     from graphc.tracing import TensorSpec
     if not isinstance(value, Tensor):
         return value
     shape = (None,) + tuple(value.shape[1:]) if value.ndim else ()
-    return TensorSpec(shape, value.dtype, name=(value.name or "").rpartition("/")[2] or None)
+    return TensorSpec(shape, value.dtype, name=name or (value.name or "").rpartition("/")[2] or None)
 
 
 def encode_specs(specs) -> dict:
